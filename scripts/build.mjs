@@ -1,0 +1,44 @@
+// Builds dist/main.js: one ESM bundle of src/ and the generated code, run
+// with plain `node`. Native and worker-based packages stay external.
+// --if-stale: do nothing when dist/main.js is newer than every input.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist/main.js");
+
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let max = st.mtimeMs;
+  for (const entry of readdirSync(path)) max = Math.max(max, newest(join(path, entry)));
+  return max;
+}
+
+if (process.argv.includes("--if-stale") && existsSync(out)) {
+  const inputs = ["src", "proto", "package-lock.json", "buf.gen.yaml", "scripts"].map((p) => join(root, p));
+  if (inputs.every((p) => newest(p) <= statSync(out).mtimeMs)) process.exit(0);
+}
+
+execFileSync(process.execPath, [join(root, "scripts/gen.mjs")], { cwd: root, stdio: "inherit" });
+
+await build({
+  entryPoints: [join(root, "src/main.ts")],
+  outfile: out,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "esm",
+  sourcemap: true,
+  external: ["better-sqlite3", "pg", "pg-native", "pino", "kysely"],
+  banner: {
+    // Bundled CommonJS dependencies may call require().
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+console.log("built dist/main.js");
