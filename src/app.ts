@@ -1,0 +1,119 @@
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+import { IdentityService } from "#gen/flyteidl2/auth/identity_pb.js";
+import { AuthMetadataService } from "#gen/flyteidl2/auth/auth_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { DomainSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
+import type { Config } from "./config/index.js";
+import { openDatabase, type DatabaseHandle } from "./repository/dialect/index.js";
+import { runMigrations } from "./repository/migrate.js";
+import { createRepository, type Repository } from "./repository/index.js";
+import { seedProjects } from "./repository/seed.js";
+import { startHttpServer, type RunningHttpServer } from "./server/http-server.js";
+import { createRequestHandler } from "./server/request-handler.js";
+import { buildRoutes, mount } from "./server/routes.js";
+import { errorMappingInterceptor } from "./server/interceptors/errors.js";
+import { loggingInterceptor } from "./server/interceptors/logging.js";
+import { validationInterceptor } from "./server/interceptors/validation.js";
+import { createAuthMetadataService } from "./service/auth-metadata-service.js";
+import { createIdentityService } from "./service/identity-service.js";
+import { createProjectService } from "./service/project-service.js";
+import { systemClock, type Clock } from "./util/clock.js";
+
+export interface AppOptions {
+  config: Config;
+  logger: Logger;
+  /** Defaults to the wall clock. */
+  clock?: Clock;
+  /** Folder holding `<dialect>/<namespace>/*.sql`; defaults to the project's migrations/. */
+  migrationsDir?: string;
+}
+
+export interface App {
+  readonly db: DatabaseHandle;
+  readonly repository: Repository;
+  /** The HTTP listener; undefined when runs.server.port is 0. */
+  readonly server: RunningHttpServer | undefined;
+  /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+const DEFAULT_MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+
+/** The composition root: builds every layer from config and starts serving. */
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? systemClock();
+  const dbLogger = logger.child({ component: "db" });
+
+  const db = await openDatabase(config.database, dbLogger);
+  try {
+    const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
+    dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
+    const repository = createRepository(db, clock);
+    await seedProjects(repository.projects, config.runs.seedProjects, clock, dbLogger);
+
+    const domains = config.runs.domains.map((d) => create(DomainSchema, d));
+    const shutdown = new AbortController();
+    const services = [
+      mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
+      mount(IdentityService, createIdentityService()),
+      mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
+    ];
+    const readiness = async () => {
+      try {
+        await db.ping();
+      } catch (error) {
+        throw new Error(`database ping failed: ${(error as Error).message}`);
+      }
+    };
+
+    // As in the reference, port 0 runs no HTTP server (background work only).
+    let server: RunningHttpServer | undefined;
+    if (config.runs.server.port !== 0) {
+      const rpcLogger = logger.child({ component: "rpc" });
+      const handler = createRequestHandler({
+        routes: buildRoutes({
+          services,
+          healthy: () => readiness().then(() => true, () => false),
+        }),
+        interceptors: [
+          loggingInterceptor(rpcLogger),
+          errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
+          validationInterceptor(),
+        ],
+        readiness,
+        corsAllowedOrigins: config.runs.server.cors.allowedOrigins,
+        maxRequestBytes: config.runs.server.maxRequestBytes,
+        shutdownSignal: shutdown.signal,
+        logger: rpcLogger,
+      });
+      server = await startHttpServer({
+        host: config.runs.server.host,
+        port: config.runs.server.port,
+        handler,
+        logger: logger.child({ component: "http" }),
+      });
+      logger.info({ host: server.host, port: server.port }, "serving");
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      db,
+      repository,
+      server,
+      close(closeOpts) {
+        closing ??= (async () => {
+          shutdown.abort();
+          await server?.close({ graceMs: closeOpts?.graceMs });
+          await db.close();
+          logger.info("stopped");
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}

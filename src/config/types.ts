@@ -1,0 +1,216 @@
+/**
+ * The service configuration as the rest of the code sees it. Field names are
+ * camelCase; the YAML keys they come from are listed in ./schema.ts. Every
+ * duration is a number of milliseconds.
+ */
+
+export interface DomainConfig {
+  id: string;
+  name: string;
+}
+
+export interface ServerConfig {
+  /** Listen host. Default "0.0.0.0". */
+  host: string;
+  /** Listen port. Default 8090; 0 means "no HTTP server" (workers only). */
+  port: number;
+  /**
+   * Largest accepted request message after decompression, in bytes.
+   * Our own key (`runs.server.maxRequestBytes`); default 64 MiB.
+   */
+  maxRequestBytes: number;
+  /**
+   * Our own key (`runs.server.cors.allowedOrigins`). An empty list turns CORS
+   * off; "*" allows any origin.
+   */
+  cors: { allowedOrigins: string[] };
+}
+
+export interface TriggerSchedulerConfig {
+  enabled: boolean;
+  /** How often active triggers are re-read from the database (ms). */
+  resyncInterval: number;
+  maxCatchupRunsPerLoop: number;
+  /** Token-bucket rate for scheduler CreateRun calls, per second. */
+  executionQps: number;
+  executionBurst: number;
+}
+
+/** Settings the reference hard-codes; configurable here under `runs.abortReconciler`. */
+export interface AbortReconcilerConfig {
+  workers: number;
+  maxAttempts: number;
+  queueSize: number;
+  /** First retry delay (ms). */
+  initialDelay: number;
+  /** Upper bound of the retry delay (ms). */
+  maxDelay: number;
+}
+
+export interface RunsConfig {
+  server: ServerConfig;
+  /** Accepted for compatibility; nothing reads it. */
+  watchBufferSize: number;
+  actionsServiceUrl: string;
+  storagePrefix: string;
+  seedProjects: string[];
+  domains: DomainConfig[];
+  triggerScheduler: TriggerSchedulerConfig;
+  abortReconciler: AbortReconcilerConfig;
+}
+
+export interface PostgresConfig {
+  host: string;
+  port: number;
+  dbname: string;
+  username: string;
+  /** Replaced by the trimmed content of `passwordPath` when that is set. */
+  password: string;
+  passwordPath: string;
+  /** Extra DSN options, e.g. "sslmode=disable". */
+  options: string;
+  /** Accepted for compatibility; unused. */
+  readReplicaHost: string;
+  /** Accepted for compatibility; unused. */
+  debug: boolean;
+}
+
+export interface DatabaseConfig {
+  /**
+   * Which backend the configuration chose: exactly one of `database.sqlite`
+   * and `database.postgres` (or a deprecated top-level `database.host` …)
+   * must be present.
+   */
+  kind: "sqlite" | "postgres";
+  maxIdleConnections: number;
+  maxOpenConnections: number;
+  /** Longest time a pooled connection is reused (ms). */
+  connMaxLifeTime: number;
+  /** Our own key (`database.sqlite.file`), as in the seed README. */
+  sqlite: { file: string };
+  postgres: PostgresConfig;
+}
+
+export interface LoggerConfig {
+  /** 0 panic, 1 fatal, 2 error, 3 warn, 4 info, 5 debug. */
+  level: number;
+  showSource: boolean;
+  mute: boolean;
+  formatter: { type: string };
+}
+
+export interface StorageConfig {
+  /** s3, minio, local, mem or stow. */
+  type: string;
+  /** Bucket (or directory) every reference must live in. */
+  container: string;
+  enableMulticontainer: boolean;
+  /** `config` keys are lower-cased, as the reference's loader does. */
+  stow: { kind: string; config: Record<string, string> };
+  /** Deprecated connection settings, still honoured by the reference. */
+  connection: {
+    endpoint: string;
+    authType: string;
+    accessKey: string;
+    secretKey: string;
+    region: string;
+    disableSsl: boolean;
+  };
+  limits: { maxDownloadMBs: number };
+}
+
+export interface Config {
+  /** Path of the file that was loaded, or undefined when none was found. */
+  configFile?: string;
+  runs: RunsConfig;
+  database: DatabaseConfig;
+  logger: LoggerConfig;
+  storage: StorageConfig;
+}
+
+/** Any configuration problem. The message is one line naming the offending key. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * The built-in defaults (the reference's, plus our own keys). Returns a
+ * fresh object each call, so callers may mutate it.
+ *
+ * `database.kind` has no real default: loading fails unless the
+ * configuration picks a backend. "sqlite" here is only a placeholder.
+ */
+export function defaultConfig(): Config {
+  return {
+    runs: {
+      server: {
+        host: "0.0.0.0",
+        port: 8090,
+        maxRequestBytes: 64 * 1024 * 1024,
+        cors: { allowedOrigins: [] },
+      },
+      watchBufferSize: 100,
+      actionsServiceUrl: "http://localhost:8090",
+      storagePrefix: "file:///tmp/flyte/data",
+      seedProjects: ["flytesnacks"],
+      domains: [
+        { id: "development", name: "Development" },
+        { id: "production", name: "Production" },
+        { id: "staging", name: "Staging" },
+      ],
+      triggerScheduler: {
+        enabled: true,
+        resyncInterval: 30_000,
+        maxCatchupRunsPerLoop: 100,
+        executionQps: 10,
+        executionBurst: 20,
+      },
+      abortReconciler: {
+        workers: 5,
+        maxAttempts: 10,
+        queueSize: 1000,
+        initialDelay: 1_000,
+        maxDelay: 5 * 60_000,
+      },
+    },
+    database: {
+      kind: "sqlite",
+      maxIdleConnections: 10,
+      maxOpenConnections: 100,
+      connMaxLifeTime: 60 * 60_000,
+      sqlite: { file: "./runs.db" },
+      postgres: {
+        host: "localhost",
+        port: 30001,
+        dbname: "postgres",
+        username: "postgres",
+        password: "postgres",
+        passwordPath: "",
+        options: "sslmode=disable",
+        readReplicaHost: "localhost",
+        debug: false,
+      },
+    },
+    logger: {
+      level: 3,
+      showSource: false,
+      mute: false,
+      formatter: { type: "json" },
+    },
+    storage: {
+      type: "s3",
+      container: "",
+      enableMulticontainer: false,
+      stow: { kind: "", config: {} },
+      connection: {
+        endpoint: "",
+        authType: "iam",
+        accessKey: "",
+        secretKey: "",
+        region: "us-east-1",
+        disableSsl: false,
+      },
+      limits: { maxDownloadMBs: 2 },
+    },
+  };
+}

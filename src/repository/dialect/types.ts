@@ -1,0 +1,34 @@
+import type { Kysely } from "kysely";
+import type { Database, SqlBool } from "../schema/index.js";
+
+export type DialectKind = "sqlite" | "postgres";
+
+/** Applies migration scripts while holding the cross-process migration lock. */
+export interface MigrationSession {
+  /** Versions already recorded in schema_migrations. */
+  appliedVersions(): Promise<Set<string>>;
+  /**
+   * Runs `script` and records `version` in one transaction. Returns false
+   * (and runs nothing) when another process recorded the version meanwhile.
+   */
+  apply(version: string, script: string): Promise<boolean>;
+}
+
+/**
+ * Everything that differs between SQLite and PostgreSQL lives behind this
+ * interface; repositories use `db` (dialect-free Kysely) and these helpers.
+ */
+export interface DatabaseHandle {
+  readonly kind: DialectKind;
+  readonly db: Kysely<Database>;
+  /** Resolves when the database answers; rejects with the reason otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** The value to bind for a boolean column. */
+  bool(value: boolean): SqlBool;
+  /** True for a unique / primary-key violation. */
+  isUniqueViolation(error: unknown): boolean;
+  /** True when the error means the database could not be reached (retry later). */
+  isConnectionError(error: unknown): boolean;
+  withMigrationLock<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,197 @@
+/**
+ * Keyset (seek) pagination.
+ *
+ * Rows are ordered by the requested sort (or the list's default), then by the
+ * table's unique key ascending, so the order is total. A page fetches
+ * limit + 1 rows; when the extra row exists, the token records the last
+ * returned row's order values and the next page starts strictly after them.
+ * Rows inserted or deleted between requests therefore never cause another
+ * row to be skipped or repeated.
+ *
+ * Ordering rule, identical on SQLite and PostgreSQL:
+ * - text compares byte-wise (UTF-8 / code point order);
+ * - NULLs come LAST in both directions (emitted explicitly as NULLS LAST on
+ *   nullable columns, since the databases' defaults differ);
+ * - false < true; timestamps chronologically (canonical text on SQLite).
+ */
+import { sql, type RawBuilder, type SelectQueryBuilder, type SqlBool } from "kysely";
+import { InvalidArgumentError } from "../errors.js";
+import { lookupColumn, type ColumnSet, type ColumnType, type SqlDialect } from "./columns.js";
+import { decodePageToken, encodePageToken, hashScope, type TokenValue } from "./page-token.js";
+import type { SortDirection, SortParam } from "./sorting.js";
+import { columnRef, orderedExpr } from "./sql.js";
+import { rowValueToText, toSqlParam, tokenValueToTyped, type TypedValue } from "./values.js";
+
+export interface PageOptions {
+  /** Requested order (ListInput.sort); empty ⇒ defaultSort. */
+  readonly sort: readonly SortParam[];
+  /** The list's order when the request has none. */
+  readonly defaultSort: readonly SortParam[];
+  /** Columns of a unique key, appended ascending to make the order total. Must be NOT NULL. */
+  readonly tieBreak: readonly string[];
+  /** Types of every sort and tie-break column (e.g. `{ ...TASK_COLUMNS, ...TASK_KEY_COLUMNS }`). */
+  readonly columns: ColumnSet;
+  /** Page size; undefined ⇒ everything after the token. */
+  readonly limit: number | undefined;
+  /** The request's token ("" ⇒ first page). */
+  readonly token: string;
+  /** Identifies the list and everything that narrows it (see listScope). */
+  readonly scope: string;
+  readonly dialect: SqlDialect;
+  /** Qualifies column references (a table or subquery alias); rows are still read by bare column name. */
+  readonly table?: string;
+}
+
+export interface Page<R> {
+  readonly rows: R[];
+  /** "" on the last page. */
+  readonly nextToken: string;
+}
+
+export interface OrderKey {
+  readonly column: string;
+  readonly type: ColumnType;
+  readonly nullable: boolean;
+  readonly direction: SortDirection;
+}
+
+/** The effective total order: sort (or default) without repeated columns, then the tie-break key. */
+export function resolveOrder(opts: Pick<PageOptions, "sort" | "defaultSort" | "tieBreak" | "columns">): OrderKey[] {
+  const requested = opts.sort.length > 0 ? opts.sort : opts.defaultSort;
+  const keys: OrderKey[] = [];
+  const seen = new Set<string>();
+  const add = (column: string, direction: SortDirection, isTieBreak: boolean) => {
+    if (seen.has(column)) return;
+    const spec = lookupColumn(opts.columns, column);
+    if (!spec) throw new Error(`list pagination: no column type for ${column}`);
+    if (isTieBreak && spec.nullable) throw new Error(`list pagination: tie-break column ${column} must be NOT NULL`);
+    seen.add(column);
+    keys.push({ column, type: spec.type, nullable: spec.nullable === true, direction });
+  };
+  for (const s of requested) add(s.column, s.direction, false);
+  if (opts.tieBreak.length === 0) throw new Error("list pagination: a tie-break key is required");
+  for (const column of opts.tieBreak) add(column, "asc", true);
+  return keys;
+}
+
+function orderHash(scope: string, keys: readonly OrderKey[]): string {
+  return hashScope(JSON.stringify([scope, keys.map((k) => `${k.column} ${k.direction}`)]));
+}
+
+/** Decodes a token against the expected order; InvalidArgumentError when it does not belong here. */
+function seekPosition(token: string, keys: readonly OrderKey[], hash: string): (TypedValue | null)[] {
+  const content = decodePageToken(token);
+  if (content.scopeHash !== hash) {
+    throw new InvalidArgumentError(
+      "invalid token: it was issued for another list, filter or sort order; request the first page again",
+    );
+  }
+  if (content.values.length !== keys.length) throw new InvalidArgumentError("invalid token: malformed page token");
+  return keys.map((k, i) => {
+    const raw = content.values[i];
+    if (raw === null) {
+      if (!k.nullable) throw new InvalidArgumentError("invalid token: malformed page token");
+      return null;
+    }
+    const typed = tokenValueToTyped(k.type, raw);
+    if (typed === undefined) throw new InvalidArgumentError("invalid token: malformed page token");
+    return typed;
+  });
+}
+
+/** WHERE condition selecting the rows strictly after `position` in the order `keys`. */
+function afterCondition(
+  keys: readonly OrderKey[],
+  position: readonly (TypedValue | null)[],
+  dialect: SqlDialect,
+  table: string | undefined,
+): RawBuilder<SqlBool> {
+  // Built from the last key backwards:
+  //   after_i = beyond_i OR (equal_i AND after_{i+1}),  after_n = false.
+  let acc: RawBuilder<SqlBool> | undefined;
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i];
+    const value = position[i];
+    const expr = orderedExpr(columnRef(k.column, table), k.type, dialect);
+    if (value === null) {
+      // NULLs sort last: nothing is beyond a NULL, equal means IS NULL.
+      acc = acc ? sql<SqlBool>`(${expr} is null and ${acc})` : undefined;
+      continue;
+    }
+    const param = toSqlParam(k.type, value, dialect);
+    const cmp = sql.raw(k.direction === "asc" ? ">" : "<");
+    const beyond = k.nullable
+      ? sql<SqlBool>`(${expr} ${cmp} ${param} or ${expr} is null)`
+      : sql<SqlBool>`${expr} ${cmp} ${param}`;
+    acc = acc ? sql<SqlBool>`(${beyond} or (${expr} = ${param} and ${acc}))` : beyond;
+  }
+  return acc ?? sql<SqlBool>`1 = 0`;
+}
+
+function orderItem(k: OrderKey, dialect: SqlDialect, table: string | undefined): RawBuilder<unknown> {
+  const expr = orderedExpr(columnRef(k.column, table), k.type, dialect);
+  const dir = sql.raw(k.direction === "asc" ? "asc" : "desc");
+  return k.nullable ? sql`${expr} ${dir} nulls last` : sql`${expr} ${dir}`;
+}
+
+export interface PageQuery<O> {
+  /** The query with the seek condition, ORDER BY and LIMIT added. */
+  readonly query: SelectQueryBuilder<any, any, O>;
+  /** Cuts the fetched rows to the page and computes the next token. */
+  finish(rows: O[]): Page<O>;
+}
+
+/**
+ * Adds the page's seek condition, ORDER BY and LIMIT (limit + 1) to `qb`.
+ * The query must not have an ORDER BY or LIMIT of its own and must select
+ * every sort and tie-break column under its bare name.
+ */
+export function buildPageQuery<O>(qb: SelectQueryBuilder<any, any, O>, opts: PageOptions): PageQuery<O> {
+  const { dialect, table, limit } = opts;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+    throw new Error(`list pagination: limit must be a positive integer, got ${limit}`);
+  }
+  const keys = resolveOrder(opts);
+  const hash = orderHash(opts.scope, keys);
+
+  let query = qb;
+  if (opts.token !== "") {
+    query = query.where(afterCondition(keys, seekPosition(opts.token, keys, hash), dialect, table));
+  }
+  for (const k of keys) query = query.orderBy(orderItem(k, dialect, table));
+  if (limit !== undefined) query = query.limit(limit + 1);
+
+  return {
+    query,
+    finish(rows: O[]): Page<O> {
+      if (limit === undefined || rows.length <= limit) return { rows, nextToken: "" };
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1] as Record<string, unknown>;
+      const values: TokenValue[] = keys.map((k) => {
+        if (!Object.hasOwn(last, k.column)) {
+          throw new Error(`list pagination: rows must include column ${k.column}`);
+        }
+        return rowValueToText(k.column, k.type, last[k.column]);
+      });
+      return { rows: page, nextToken: encodePageToken({ scopeHash: hash, values }) };
+    },
+  };
+}
+
+/** Runs one page of `qb`. */
+export async function paginate<O>(qb: SelectQueryBuilder<any, any, O>, opts: PageOptions): Promise<Page<O>> {
+  const { query, finish } = buildPageQuery(qb, opts);
+  return finish(await query.execute());
+}
+
+/**
+ * A stable scope string from a list name and whatever narrows it (scope ids,
+ * filters, …), for PageOptions.scope. Bigints and bytes are serialised.
+ */
+export function listScope(name: string, ...parts: unknown[]): string {
+  return `${name}:${JSON.stringify(parts, (_key, value: unknown) => {
+    if (typeof value === "bigint") return `${value}n`;
+    if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
+    return value;
+  })}`;
+}

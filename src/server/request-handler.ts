@@ -1,0 +1,224 @@
+// The Node request handler for the Runs Service: Connect, gRPC and gRPC-Web
+// for every mounted service (like connect-node's connectNodeAdapter), plus
+// `/healthz`, `/readyz`, optional CORS, HTTP-level gzip request bodies and the
+// InvalidArgument fix for malformed binary requests (./parse-error-code.ts).
+
+import * as zlib from "node:zlib";
+import type * as http from "node:http";
+import { Code, ConnectError, cors, createConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import {
+  createParseErrorContext,
+  parseErrorInterceptor,
+  rewriteParseErrorResponse,
+  wireProtocolOf,
+} from "./parse-error-code.js";
+
+/**
+ * connect-node's `NodeHandlerFn` (not exported by its package index): a request
+ * listener usable with both `http` and `http2` servers.
+ */
+export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
+export type NodeServerRequest = Parameters<NodeHandlerFn>[0];
+export type NodeServerResponse = Parameters<NodeHandlerFn>[1];
+
+export interface RequestHandlerOptions {
+  /** Registers the services, e.g. `(router) => router.service(ProjectService, impl)`. */
+  routes: (router: ConnectRouter) => void;
+  interceptors?: Interceptor[];
+  /** Resolves when the service is ready; rejects with the reason (its message becomes the 503 body). */
+  readiness: () => Promise<void>;
+  /** Origins allowed to make cross-origin calls; `*` allows any; empty disables CORS. */
+  corsAllowedOrigins: string[];
+  /** Maximum size of one request message, after decompression. */
+  maxRequestBytes: number;
+  /** Aborting it aborts `ctx.signal` of every running call (graceful shutdown). */
+  shutdownSignal: AbortSignal;
+  logger: Logger;
+}
+
+export const HEALTHZ_PATH = "/healthz";
+export const READYZ_PATH = "/readyz";
+export const CORS_MAX_AGE_SECONDS = 7200;
+
+const corsAllowMethods = cors.allowedMethods.join(", ");
+const corsAllowHeaders = cors.allowedHeaders.join(", ");
+const corsExposeHeaders = cors.exposedHeaders.join(", ");
+
+export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn {
+  const log = opts.logger;
+  const router = createConnectRouter({
+    connect: true,
+    grpc: true,
+    grpcWeb: true,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    readMaxBytes: opts.maxRequestBytes,
+    shutdownSignal: opts.shutdownSignal,
+    // Outermost, so that inner interceptors already see the corrected code.
+    interceptors: [parseErrorInterceptor, ...(opts.interceptors ?? [])],
+  });
+  opts.routes(router);
+
+  const handlers = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) {
+    handlers.set(h.requestPath, h);
+  }
+
+  const corsAllowAll = opts.corsAllowedOrigins.includes("*");
+  const corsOrigins = new Set(opts.corsAllowedOrigins);
+  const corsEnabled = corsOrigins.size > 0;
+
+  return function handleRequest(req: NodeServerRequest, res: NodeServerResponse): void {
+    const path = (req.url ?? "").split("?", 1)[0];
+
+    if (corsEnabled) {
+      const origin = headerValue(req, "origin");
+      if (origin !== undefined && (corsAllowAll || corsOrigins.has(origin))) {
+        res.setHeader("Vary", "Origin");
+        res.setHeader("Access-Control-Allow-Origin", origin);
+        if (req.method === "OPTIONS" && headerValue(req, "access-control-request-method") !== undefined) {
+          res.writeHead(204, {
+            "Access-Control-Allow-Methods": corsAllowMethods,
+            "Access-Control-Allow-Headers": corsAllowHeaders,
+            "Access-Control-Max-Age": String(CORS_MAX_AGE_SECONDS),
+          });
+          res.end();
+          return;
+        }
+        res.setHeader("Access-Control-Expose-Headers", corsExposeHeaders);
+      }
+    }
+
+    if (path === HEALTHZ_PATH) {
+      writeText(res, 200, "OK");
+      return;
+    }
+    if (path === READYZ_PATH) {
+      opts.readiness().then(
+        () => writeText(res, 200, "OK"),
+        (reason: unknown) => {
+          const message = reason instanceof Error ? reason.message : String(reason);
+          log.warn({ reason: message }, "readiness check failed");
+          writeText(res, 503, message);
+        },
+      );
+      return;
+    }
+
+    const handler = handlers.get(path);
+    if (!handler) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    serveRpc(handler, req, res);
+  };
+
+  function serveRpc(handler: UniversalHandler, req: NodeServerRequest, res: NodeServerResponse): void {
+    const { contextValues, tracking } = createParseErrorContext();
+    let uReq: UniversalServerRequest;
+    try {
+      uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
+    } catch (e) {
+      // e.g. no Host / :authority header
+      writeText(res, 400, ConnectError.from(e).rawMessage);
+      return;
+    }
+    const contentType = uReq.header.get("content-type");
+    uReq = decodeHttpContentEncoding(uReq, req, contentType);
+
+    handler(uReq)
+      .then((uRes) => rewriteParseErrorResponse(uRes, contentType, tracking))
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) {
+          return; // client went away while we were writing
+        }
+        log.error(
+          { err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` },
+          "rpc handler failed",
+        );
+        if (!res.headersSent) {
+          res.writeHead(500);
+        }
+        res.end();
+      });
+  }
+}
+
+/**
+ * The Go reference decompresses any request carrying `Content-Encoding: gzip`
+ * before connect-go sees it. Connect unary requests need nothing here:
+ * `Content-Encoding` is their compression header and connect-es decompresses
+ * them itself, capped at readMaxBytes. For the other protocols (gRPC, gRPC-Web,
+ * Connect streaming) the header is meaningless to connect-es, so the body is
+ * gunzipped as a stream here; the per-message readMaxBytes limit then applies
+ * to the decompressed envelopes as usual.
+ */
+function decodeHttpContentEncoding(
+  uReq: UniversalServerRequest,
+  req: NodeServerRequest,
+  contentType: string | null,
+): UniversalServerRequest {
+  const encoding = uReq.header.get("content-encoding")?.trim().toLowerCase();
+  if (!encoding || wireProtocolOf(contentType) === "connect-unary") {
+    return uReq;
+  }
+  if (encoding !== "gzip" && encoding !== "x-gzip") {
+    return uReq;
+  }
+  const header = new Headers(uReq.header);
+  header.delete("content-encoding");
+  header.delete("content-length");
+  return { ...uReq, header, body: gunzipBody(req) };
+}
+
+async function* gunzipBody(req: NodeServerRequest): AsyncGenerator<Uint8Array> {
+  const gunzip = zlib.createGunzip();
+  const source = req as NodeJS.ReadableStream;
+  const onSourceError = (err: Error) => gunzip.destroy(err);
+  source.on("error", onSourceError);
+  source.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) {
+      yield chunk as Buffer;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    if (code.startsWith("Z_") || code.startsWith("ERR__ERROR_FORMAT_") || code === "ERR_PADDING_2") {
+      throw new ConnectError("invalid gzip request body", Code.InvalidArgument, undefined, undefined, e);
+    }
+    throw e;
+  } finally {
+    source.off("error", onSourceError);
+    source.unpipe(gunzip);
+    gunzip.destroy();
+  }
+}
+
+function headerValue(req: NodeServerRequest, name: string): string | undefined {
+  const v = (req.headers as http.IncomingHttpHeaders)[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function writeText(res: NodeServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = Buffer.from(text, "utf8");
+  res.writeHead(status, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": String(body.byteLength),
+  });
+  res.end(body);
+}
