@@ -25,6 +25,8 @@ export interface AppOptions {
   logger: Logger;
   /** Defaults to the wall clock. */
   clock?: Clock;
+  /** Listen on this port instead of runs.server.port (0 = any free port, for tests). */
+  listenPort?: number;
   /** Folder holding `<dialect>/<namespace>/*.sql`; defaults to the project's migrations/. */
   migrationsDir?: string;
 }
@@ -70,7 +72,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
     // As in the reference, port 0 runs no HTTP server (background work only).
     let server: RunningHttpServer | undefined;
-    if (config.runs.server.port !== 0) {
+    const port = opts.listenPort ?? config.runs.server.port;
+    if (opts.listenPort !== undefined || port !== 0) {
       const rpcLogger = logger.child({ component: "rpc" });
       const handler = createRequestHandler({
         routes: buildRoutes({
@@ -90,7 +93,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       });
       server = await startHttpServer({
         host: config.runs.server.host,
-        port: config.runs.server.port,
+        port,
         handler,
         logger: logger.child({ component: "http" }),
       });

@@ -26,6 +26,8 @@ const DEFAULT_GRACE_MS = 30_000;
 const DEFAULT_PEEK_TIMEOUT_MS = 30_000;
 /** How long a closing connection may stay half-open after our FIN. */
 const HALF_OPEN_LINGER_MS = 1_000;
+/** Unread request body an HTTP/1.1 connection may discard to stay reusable (Go: 256 KiB). */
+const MAX_DRAIN_BYTES = 256 * 1024;
 
 export interface StartHttpServerOptions {
   host: string;
@@ -89,6 +91,7 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
     if (closing && !res.headersSent) {
       res.setHeader("Connection", "close");
     }
+    handleUnreadBody(req, res);
     opts.handler(req, res as NodeServerResponse);
   });
   h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
@@ -105,9 +108,60 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
   // "listening". This server never listens itself, so announce it.
   h1.emit("listening");
 
+  /**
+   * A handler may answer without reading the whole request body (an oversized
+   * message is refused from its length prefix). An HTTP/1.1 connection can
+   * only carry the next request once that body is off the wire. Like Go's
+   * net/http: if at most MAX_DRAIN_BYTES are left, read and discard them after
+   * the response and keep the connection; otherwise answer with
+   * `Connection: close` so the client does not reuse it.
+   */
+  function handleUnreadBody(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const socket = req.socket;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+      if (!req.complete && !this.headersSent) {
+        const length = Number(req.headers["content-length"]);
+        if (!(Number.isFinite(length) && length <= MAX_DRAIN_BYTES)) {
+          this.setHeader("Connection", "close");
+        }
+      }
+      return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+    } as typeof res.writeHead;
+    res.once("finish", () => {
+      if (req.complete || req.destroyed) return;
+      let drained = 0;
+      req.on("data", (chunk: Buffer) => {
+        drained += chunk.length;
+        if (drained > MAX_DRAIN_BYTES) {
+          log.debug({ drained }, "unread request body too large, closing the connection");
+          socket.destroy();
+        }
+      });
+      req.resume();
+    });
+  }
+
   // --- HTTP/2 ---------------------------------------------------------------
   const h2 = http2.createServer();
   h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (process.env.DBG_H2) {
+      const st = res.stream;
+      console.log("DBG stream open", st.id);
+      st.on("close", () => console.log("DBG stream close", st.id, st.rstCode));
+      res.once("finish", () => console.log("DBG finish", st.id, { complete: req.complete, destroyed: st.destroyed, readableEnded: st.readableEnded, closed: st.closed }));
+    }
+    // When our side of the stream is done but the client is still sending
+    // (the handler refused an oversized message without reading it), ask the
+    // client to stop without error (RFC 9113 §8.1). Otherwise the stream stays
+    // half-open, flow-control-blocked, until the client gives up. (The compat
+    // response's own "finish" only fires once both sides are closed.)
+    const stream = res.stream;
+    stream.once("finish", () => {
+      if (!stream.readableEnded && !stream.destroyed) {
+        stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      }
+    });
     opts.handler(req, res as unknown as NodeServerResponse);
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
@@ -278,6 +332,12 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
       }
     }
     for (const session of sessions) {
+      if (process.env.DBG_H2) {
+        console.log("DBG session at close", session.state, session.closed, session.destroyed);
+        session.socket.on("finish", () => console.log("DBG socket finish"));
+        session.on("close", () => console.log("DBG session close"));
+        setTimeout(() => console.log("DBG session later", session.state, session.closed, session.destroyed, (session.socket as any)?.writableFinished), 500).unref();
+      }
       // Sends GOAWAY; existing streams may finish, new ones are refused.
       session.close();
     }

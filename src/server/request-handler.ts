@@ -5,6 +5,7 @@
 
 import * as zlib from "node:zlib";
 import type * as http from "node:http";
+import type { Readable } from "node:stream";
 import { Code, ConnectError, cors, createConnectRouter } from "@connectrpc/connect";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
@@ -134,6 +135,10 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       return;
     }
     const contentType = uReq.header.get("content-type");
+    // connect-node's own body iterable destroys the request when a handler
+    // stops reading early (e.g. an oversized message), which on HTTP/1.1
+    // wrecks the keep-alive connection; the HTTP server drains leftovers.
+    if (!process.env.DBG_DEFAULT_BODY) uReq = { ...uReq, body: readBody(req) };
     uReq = decodeHttpContentEncoding(uReq, req, contentType);
 
     handler(uReq)
@@ -202,6 +207,12 @@ async function* gunzipBody(req: NodeServerRequest): AsyncGenerator<Uint8Array> {
     source.off("error", onSourceError);
     source.unpipe(gunzip);
     gunzip.destroy();
+  }
+}
+
+async function* readBody(req: NodeServerRequest): AsyncGenerator<Uint8Array> {
+  for await (const chunk of (req as Readable).iterator({ destroyOnReturn: false })) {
+    yield chunk as Buffer;
   }
 }
 

@@ -14,7 +14,7 @@ import {
 import { ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { startHttpServer } from "../../src/server/http-server.js";
-import { behaviour, h1Request, h2Request, logger, resetBehaviour, startTestServer } from "./http-test-utils.js";
+import { behaviour, envelope, h1Request, h2Request, logger, resetBehaviour, startTestServer } from "./http-test-utils.js";
 import type { TestServer } from "./http-test-utils.js";
 
 let ts: TestServer;
@@ -310,7 +310,6 @@ describe("graceful close", () => {
     const chunks: Buffer[] = [];
     sock.on("data", (c: Buffer) => chunks.push(c));
     const ended = new Promise((r) => sock.once("end", r));
-    const closed = new Promise((r) => sock.once("close", r));
     sock.write(
       "POST /flyteidl2.project.ProjectService/UpdateProject HTTP/1.1\r\n" +
         "Host: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
@@ -319,11 +318,36 @@ describe("graceful close", () => {
     const t0 = Date.now();
     await ts.stop(10_000);
     expect(Date.now() - t0).toBeLessThan(3000);
-    await ended;
-    await closed;
+    await ended; // the server sent FIN; this client never sends its own
+    sock.destroy();
     const text = Buffer.concat(chunks).toString();
     expect(text).toMatch(/^HTTP\/1\.1 200/);
     expect(text.toLowerCase()).toContain("connection: close");
+  });
+
+  it("does not wait the whole grace period for a half-open peer of an HTTP/1.1 stream", async () => {
+    const sock = net.connect({ port: ts.port, host: "127.0.0.1", allowHalfOpen: true });
+    await new Promise((r) => sock.once("connect", r));
+    const chunks: Buffer[] = [];
+    sock.on("data", (c: Buffer) => chunks.push(c));
+    const ended = new Promise((r) => sock.once("end", r));
+    const body = envelope(0, Buffer.from("{}"));
+    sock.write(
+      "POST /flyteidl2.workflow.RunService/WatchRuns HTTP/1.1\r\n" +
+        `Host: x\r\nContent-Type: application/connect+json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    sock.write(body);
+    while (behaviour.watchStarted < 1) await sleep(5);
+    await sleep(20);
+    const t0 = Date.now();
+    await ts.stop(10_000);
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeLessThan(3000);
+    await ended;
+    sock.destroy();
+    const text = Buffer.concat(chunks).toString();
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(behaviour.watchEnded).toBe(1);
   });
 
   it("resolves well before the grace period when nothing is in flight", async () => {

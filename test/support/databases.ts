@@ -83,3 +83,8 @@ export async function openMigratedDatabase(kind: DialectName): Promise<{ handle:
     },
   };
 }
+
+/** The dialects to run database tests on: SQLite always, PostgreSQL when it answers (required in CI). */
+export async function testDialects(): Promise<DialectName[]> {
+  return (await postgresAvailable()) ? ["sqlite", "postgres"] : ["sqlite"];
+}
