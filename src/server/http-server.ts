@@ -28,6 +28,10 @@ const DEFAULT_PEEK_TIMEOUT_MS = 30_000;
 const HALF_OPEN_LINGER_MS = 1_000;
 /** Unread request body an HTTP/1.1 connection may discard to stay reusable (Go: 256 KiB). */
 const MAX_DRAIN_BYTES = 256 * 1024;
+/** Unread request body an HTTP/2 stream discards before it is reset with NO_ERROR. */
+const H2_MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+/** How long such an HTTP/2 stream may stay half-open before that reset. */
+const H2_UNREAD_LINGER_MS = 1_000;
 
 export interface StartHttpServerOptions {
   host: string;
@@ -74,17 +78,18 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
 
   // --- HTTP/1.1 -------------------------------------------------------------
   const h1 = http.createServer();
-  // The request listener types of http and http2 differ slightly; connect-node's
-  // NodeHandlerFn accepts both.
+  // Malformed requests and header/request timeouts get Node's default
+  // handling (400/408/431 and close), as there is no "clientError" listener.
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const state = conns.get(req.socket);
+    const socket = req.socket;
+    const state = conns.get(socket);
     if (state) {
       state.inflight.add(res);
       res.once("close", () => {
         state.inflight.delete(res);
-        if (closing && state.inflight.size === 0 && !req.socket.destroyed) {
+        if (closing && state.inflight.size === 0 && !socket.destroyed) {
           // The response is flushed to the socket; let the peer see FIN.
-          req.socket.end();
+          socket.end();
         }
       });
     }
@@ -93,15 +98,6 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
     }
     handleUnreadBody(req, res);
     opts.handler(req, res as NodeServerResponse);
-  });
-  h1.on("clientError", (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    log.debug({ err: err.message, code: err.code }, "http/1.1 client error");
-    if (socket.writable && !socket.destroyed && err.code !== "ECONNRESET") {
-      const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
-    } else {
-      socket.destroy();
-    }
   });
   // Node only starts tracking connections (which enforces headersTimeout and
   // requestTimeout, the slowloris protections) once the server emits
@@ -120,9 +116,12 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
     const socket = req.socket;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+      // (`complete` is still false for a body-less request answered at once.)
       if (!req.complete && !this.headersSent) {
-        const length = Number(req.headers["content-length"]);
-        if (!(Number.isFinite(length) && length <= MAX_DRAIN_BYTES)) {
+        const length = req.headers["transfer-encoding"]
+          ? Infinity
+          : Number(req.headers["content-length"] ?? 0);
+        if (!(length <= MAX_DRAIN_BYTES)) {
           this.setHeader("Connection", "close");
         }
       }
@@ -142,26 +141,42 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
     });
   }
 
+  /**
+   * HTTP/2 counterpart of handleUnreadBody: once our side of the stream is
+   * done while the client is still sending, read and discard the rest, and
+   * after H2_UNREAD_LINGER_MS (or H2_MAX_DRAIN_BYTES) ask the client to stop
+   * without error (RFC 9113 §8.1), as Go's HTTP/2 server does. Resetting at
+   * once would make connect-node clients report "Premature close" instead of
+   * the error they were sent; doing nothing leaves the stream half-open, and
+   * connect-node clients never finish such a request body on their own.
+   * (The compat response's "finish" only fires once both sides are closed,
+   * hence the stream's own event.)
+   */
+  function drainUnreadH2Body(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+    const stream = res.stream;
+    stream.once("finish", () => {
+      if (stream.readableEnded || stream.destroyed) return;
+      const reset = () => {
+        clearTimeout(timer);
+        if (!stream.destroyed && !stream.closed) {
+          stream.close(http2.constants.NGHTTP2_NO_ERROR);
+        }
+      };
+      const timer = setTimeout(reset, H2_UNREAD_LINGER_MS).unref();
+      stream.once("close", () => clearTimeout(timer));
+      let drained = 0;
+      req.on("data", (chunk: Buffer) => {
+        drained += chunk.length;
+        if (drained > H2_MAX_DRAIN_BYTES) reset();
+      });
+      req.resume();
+    });
+  }
+
   // --- HTTP/2 ---------------------------------------------------------------
   const h2 = http2.createServer();
   h2.on("request", (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-    if (process.env.DBG_H2) {
-      const st = res.stream;
-      console.log("DBG stream open", st.id);
-      st.on("close", () => console.log("DBG stream close", st.id, st.rstCode));
-      res.once("finish", () => console.log("DBG finish", st.id, { complete: req.complete, destroyed: st.destroyed, readableEnded: st.readableEnded, closed: st.closed }));
-    }
-    // When our side of the stream is done but the client is still sending
-    // (the handler refused an oversized message without reading it), ask the
-    // client to stop without error (RFC 9113 §8.1). Otherwise the stream stays
-    // half-open, flow-control-blocked, until the client gives up. (The compat
-    // response's own "finish" only fires once both sides are closed.)
-    const stream = res.stream;
-    stream.once("finish", () => {
-      if (!stream.readableEnded && !stream.destroyed) {
-        stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      }
-    });
+    drainUnreadH2Body(req, res);
     opts.handler(req, res as unknown as NodeServerResponse);
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
@@ -332,12 +347,6 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
       }
     }
     for (const session of sessions) {
-      if (process.env.DBG_H2) {
-        console.log("DBG session at close", session.state, session.closed, session.destroyed);
-        session.socket.on("finish", () => console.log("DBG socket finish"));
-        session.on("close", () => console.log("DBG session close"));
-        setTimeout(() => console.log("DBG session later", session.state, session.closed, session.destroyed, (session.socket as any)?.writableFinished), 500).unref();
-      }
       // Sends GOAWAY; existing streams may finish, new ones are refused.
       session.close();
     }

@@ -82,9 +82,10 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     const path = (req.url ?? "").split("?", 1)[0];
 
     if (corsEnabled) {
+      // Responses differ by Origin, whether it is allowed or not.
+      res.setHeader("Vary", "Origin");
       const origin = headerValue(req, "origin");
       if (origin !== undefined && (corsAllowAll || corsOrigins.has(origin))) {
-        res.setHeader("Vary", "Origin");
         res.setHeader("Access-Control-Allow-Origin", origin);
         if (req.method === "OPTIONS" && headerValue(req, "access-control-request-method") !== undefined) {
           res.writeHead(204, {
@@ -104,14 +105,16 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       return;
     }
     if (path === READYZ_PATH) {
-      opts.readiness().then(
-        () => writeText(res, 200, "OK"),
-        (reason: unknown) => {
-          const message = reason instanceof Error ? reason.message : String(reason);
-          log.warn({ reason: message }, "readiness check failed");
-          writeText(res, 503, message);
-        },
-      );
+      Promise.resolve()
+        .then(() => opts.readiness())
+        .then(
+          () => writeText(res, 200, "OK"),
+          (reason: unknown) => {
+            const message = reason instanceof Error ? reason.message : String(reason);
+            log.warn({ reason: message }, "readiness check failed");
+            writeText(res, 503, message);
+          },
+        );
       return;
     }
 
@@ -138,7 +141,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     // connect-node's own body iterable destroys the request when a handler
     // stops reading early (e.g. an oversized message), which on HTTP/1.1
     // wrecks the keep-alive connection; the HTTP server drains leftovers.
-    if (!process.env.DBG_DEFAULT_BODY) uReq = { ...uReq, body: readBody(req) };
+    uReq = { ...uReq, body: readBody(req) };
     uReq = decodeHttpContentEncoding(uReq, req, contentType);
 
     handler(uReq)

@@ -114,7 +114,7 @@ describe.each(await testDialects())("ProjectService over a real server on %s", (
     const url = `${t.baseUrl}/flyteidl2.project.ProjectService/GetProject`;
     const json = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
     expect(json.status).toBe(400);
-    expect((await json.json()).code).toBe("invalid_argument");
+    expect(((await json.json()) as { code: string }).code).toBe("invalid_argument");
     const full = toBinary(GetProjectRequestSchema, create(GetProjectRequestSchema, { id: "flytesnacks" }));
     const truncated = full.slice(0, full.length - 3);
     const proto = await fetch(url, { method: "POST", headers: { "content-type": "application/proto" }, body: truncated });

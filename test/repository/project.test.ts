@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ProjectSchema, ProjectState } from "#gen/flyteidl2/project/project_service_pb.js";
 import { LabelsSchema } from "#gen/flyteidl2/task/run_pb.js";
@@ -14,7 +14,7 @@ import { systemClock } from "../../src/util/clock.js";
 import { openMigratedDatabase, testDialects } from "../support/databases.js";
 
 const clock = systemClock();
-const row = (id: string, extra: Partial<Parameters<typeof create<typeof ProjectSchema>>[1]> = {}) =>
+const row = (id: string, extra: Omit<MessageInitShape<typeof ProjectSchema>, "id" | "$typeName"> = {}) =>
   projectToRow(create(ProjectSchema, { id, name: id, ...extra }), clock.now());
 const listReq = (init: Parameters<typeof createMsg<typeof ListProjectsRequestSchema>>[1] = {}) =>
   projectListRequest(createMsg(ListProjectsRequestSchema, init));

@@ -2,7 +2,7 @@ import * as zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as http from "node:http";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, cors, createClient } from "@connectrpc/connect";
 import type { Interceptor } from "@connectrpc/connect";
 import {
@@ -12,8 +12,12 @@ import {
   createGrpcWebTransport,
   Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { ListProjectsRequestSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
-import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import {
+  GetProjectRequestSchema,
+  ListProjectsRequestSchema,
+  ProjectService,
+} from "#gen/flyteidl2/project/project_service_pb.js";
+import { RunService, WatchRunsRequestSchema } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import {
   envelope,
   h1Request,
@@ -32,12 +36,21 @@ const LIST_PROJECTS = "/flyteidl2.project.ProjectService/ListProjects";
 const CREATE_PROJECT = "/flyteidl2.project.ProjectService/CreateProject";
 const WATCH_RUNS = "/flyteidl2.workflow.RunService/WatchRuns";
 
-/** Drops the last byte of every serialized message: a truncated length-delimited field. */
-class TruncatingWriter extends BinaryWriter {
-  override finish(): Uint8Array {
-    const bytes = super.finish();
-    return bytes.subarray(0, Math.max(0, bytes.length - 1));
-  }
+/**
+ * Messages whose binary encoding is truncated: an unknown field is written
+ * verbatim after its tag, so tag(1, LEN) + [0x05, 0x61] gives `0a 05 61`, a
+ * length-delimited field announcing 5 bytes with only 1 present.
+ */
+const TRUNCATED_FIELD = [{ no: 1, wireType: WireType.LengthDelimited, data: Uint8Array.of(0x05, 0x61) }];
+function malformedGetProject() {
+  const msg = create(GetProjectRequestSchema);
+  msg.$unknown = TRUNCATED_FIELD;
+  return msg;
+}
+function malformedWatchRuns() {
+  const msg = create(WatchRunsRequestSchema);
+  msg.$unknown = [{ ...TRUNCATED_FIELD[0], no: 2 }];
+  return msg;
 }
 
 const managers: Http2SessionManager[] = [];
@@ -302,28 +315,27 @@ describe("malformed requests are InvalidArgument", () => {
 
   it("connect-es clients of every protocol see InvalidArgument (unary and server streaming)", async () => {
     const baseUrl = ts.baseUrl;
-    const binaryOptions = { writerFactory: () => new TruncatingWriter() };
     const transports = {
-      "connect-proto-h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, binaryOptions }),
+      "connect-proto-h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
       "connect-proto-h2": createConnectTransport({
         baseUrl,
         httpVersion: "2",
         useBinaryFormat: true,
-        binaryOptions,
         sessionManager: h2Manager(baseUrl),
       }),
-      grpc: createGrpcTransport({ baseUrl, binaryOptions, sessionManager: h2Manager(baseUrl) }),
-      "grpc-web-h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1", binaryOptions }),
-      "grpc-web-h2": createGrpcWebTransport({ baseUrl, httpVersion: "2", binaryOptions, sessionManager: h2Manager(baseUrl) }),
+      grpc: createGrpcTransport({ baseUrl, sessionManager: h2Manager(baseUrl) }),
+      "grpc-web-h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+      "grpc-web-h2": createGrpcWebTransport({ baseUrl, httpVersion: "2", sessionManager: h2Manager(baseUrl) }),
     };
     for (const [name, transport] of Object.entries(transports)) {
       const unary = await createClient(ProjectService, transport)
-        .getProject({ id: "abc" })
+        .getProject(malformedGetProject())
         .catch((e: unknown) => ConnectError.from(e));
       expect(unary, name).toBeInstanceOf(ConnectError);
       expect((unary as ConnectError).code, name).toBe(Code.InvalidArgument);
+      expect((unary as ConnectError).rawMessage, name).toMatch(/^parse binary: /);
 
-      const stream = createClient(RunService, transport).watchRuns({ target: { case: "org", value: "abc" } });
+      const stream = createClient(RunService, transport).watchRuns(malformedWatchRuns());
       const err = await (async () => {
         for await (const _ of stream) {
           /* nothing expected */
@@ -334,6 +346,7 @@ describe("malformed requests are InvalidArgument", () => {
       );
       expect(err, name).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code, name).toBe(Code.InvalidArgument);
+      expect((err as ConnectError).rawMessage, name).toMatch(/^parse binary: /);
     }
   });
 

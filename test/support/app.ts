@@ -18,9 +18,10 @@ export const TRANSPORTS: TransportName[] = ["connect-h2", "connect-json-h1", "gr
 
 export function makeTransports(baseUrl: string, interceptors: Interceptor[] = []): Record<TransportName, Transport> {
   return {
-    "connect-h2": createConnectTransport({ baseUrl, httpVersion: "2", interceptors }),
+    "connect-h2": createConnectTransport({ baseUrl, httpVersion: "2", interceptors, nodeOptions: { maxSessionMemory: 128 } }),
     "connect-json-h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, interceptors }),
-    grpc: createGrpcTransport({ baseUrl, interceptors }),
+    // Node's default HTTP/2 session memory (10 MB) is too small for the 10 MiB messages some tests send.
+    grpc: createGrpcTransport({ baseUrl, interceptors, nodeOptions: { maxSessionMemory: 128 } }),
     "grpc-web": createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors }),
   };
 }
