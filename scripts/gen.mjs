@@ -30,7 +30,9 @@ if (!force && existsSync(marker) && existsSync(image)) {
 }
 
 const bin = (name) => join(root, "node_modules/.bin", name);
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit" });
+// buf finds the local protoc-gen-es plugin on PATH.
+const env = { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}` };
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: "inherit", env });
 run(bin("tsx"), ["scripts/extract-descriptors.ts", "gen/flyteidl2.binpb"]);
 run(bin("buf"), ["generate"]);
 console.log("generated gen/es");
