@@ -27,7 +27,7 @@ run-postgres: build
 
 ## test: every test, PostgreSQL ones included (127.0.0.1:5432, user postgres)
 test: gen
-	$(NPM) test
+	$(NPM) test -- $(TEST_ARGS)
 
 typecheck: gen
 	npx tsc --noEmit -p .
