@@ -4,6 +4,8 @@ import { IdentityService } from "#gen/flyteidl2/auth/identity_pb.js";
 import { AuthMetadataService } from "#gen/flyteidl2/auth/auth_service_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { DomainSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
+import { TaskService } from "#gen/flyteidl2/task/task_service_pb.js";
+import { TriggerService } from "#gen/flyteidl2/trigger/trigger_service_pb.js";
 import type { Config } from "./config/index.js";
 import { openDatabase, type DatabaseHandle } from "./repository/dialect/index.js";
 import { runMigrations } from "./repository/migrate.js";
@@ -18,6 +20,8 @@ import { validationInterceptor } from "./server/interceptors/validation.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createProjectService } from "./service/project-service.js";
+import { createTaskService } from "./service/task-service.js";
+import { createTriggerService } from "./service/trigger-service.js";
 import { systemClock, type Clock } from "./util/clock.js";
 
 export interface AppOptions {
@@ -59,6 +63,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const shutdown = new AbortController();
     const services = [
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
+      mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
+      mount(TriggerService, createTriggerService({ triggers: repository.triggers, projects: repository.projects })),
       mount(IdentityService, createIdentityService()),
       mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
     ];

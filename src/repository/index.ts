@@ -1,15 +1,26 @@
 import type { DatabaseHandle } from "./dialect/index.js";
 import type { ProjectRepo } from "./interfaces/project.js";
+import type { TaskRepo, TaskSpecRepo } from "./interfaces/task.js";
+import type { TriggerRepo } from "./interfaces/trigger.js";
 import { createProjectRepo } from "./kysely/project.js";
+import { createTaskRepo } from "./kysely/task.js";
+import { createTaskSpecRepo } from "./kysely/task-spec.js";
+import { createTriggerRepo } from "./kysely/trigger.js";
 import type { Clock } from "../util/clock.js";
 
 /** Every repository, built over one database handle. */
 export interface Repository {
   projects: ProjectRepo;
+  tasks: TaskRepo;
+  taskSpecs: TaskSpecRepo;
+  triggers: TriggerRepo;
 }
 
 export function createRepository(handle: DatabaseHandle, clock: Clock): Repository {
   return {
     projects: createProjectRepo(handle, clock),
+    tasks: createTaskRepo(handle, clock),
+    taskSpecs: createTaskSpecRepo(handle, clock),
+    triggers: createTriggerRepo(handle, clock),
   };
 }
