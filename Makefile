@@ -34,3 +34,19 @@ typecheck: gen
 
 clean:
 	rm -rf dist gen runs.db runs.db-shm runs.db-wal bench/results
+
+## api-test: the API tests (the whole service on a random port, generated clients, both databases)
+api-test: gen
+	$(NPM) test -- test/api
+
+## integration-test: start the built service on a fresh SQLite file, run the seed README's 7-step client, stop it
+integration-test: build
+	bash scripts/integration.sh sqlite
+
+## integration-test-postgres: the same on PostgreSQL (127.0.0.1:5432, database flyte_runs_integration, created if missing)
+integration-test-postgres: build
+	bash scripts/integration.sh postgres
+
+## build-testclient: bundle the integration client into dist/testclient.js (run: node dist/testclient.js [ENDPOINT])
+build-testclient: gen
+	node scripts/build.mjs --entry test/client/integration.ts --out dist/testclient.js

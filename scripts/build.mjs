@@ -8,7 +8,13 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "dist/main.js");
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+// --entry/--out build another entry point (the integration client) the same way.
+const entry = join(root, arg("--entry", "src/main.ts"));
+const out = join(root, arg("--out", "dist/main.js"));
 
 function newest(path) {
   if (!existsSync(path)) return 0;
@@ -27,7 +33,7 @@ if (process.argv.includes("--if-stale") && existsSync(out)) {
 execFileSync(process.execPath, [join(root, "scripts/gen.mjs")], { cwd: root, stdio: "inherit" });
 
 await build({
-  entryPoints: [join(root, "src/main.ts")],
+  entryPoints: [entry],
   outfile: out,
   bundle: true,
   platform: "node",
@@ -41,4 +47,4 @@ await build({
   },
   logLevel: "warning",
 });
-console.log("built dist/main.js");
+console.log(`built ${out.slice(root.length + 1)}`);
