@@ -6,7 +6,10 @@ import { create } from "@bufbuild/protobuf";
 import { DomainSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
 import { TaskService } from "#gen/flyteidl2/task/task_service_pb.js";
 import { TriggerService } from "#gen/flyteidl2/trigger/trigger_service_pb.js";
+import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
+import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { Config } from "./config/index.js";
+import { createInProcessBus } from "./events/bus.js";
 import { openDatabase, type DatabaseHandle } from "./repository/dialect/index.js";
 import { runMigrations } from "./repository/migrate.js";
 import { createRepository, type Repository } from "./repository/index.js";
@@ -17,11 +20,16 @@ import { buildRoutes, mount } from "./server/routes.js";
 import { errorMappingInterceptor } from "./server/interceptors/errors.js";
 import { loggingInterceptor } from "./server/interceptors/logging.js";
 import { validationInterceptor } from "./server/interceptors/validation.js";
+import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
+import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
 import { createIdentityService } from "./service/identity-service.js";
+import { createInternalRunService } from "./service/internal-run-service/index.js";
 import { createProjectService } from "./service/project-service.js";
+import { createRunService } from "./service/run-service/index.js";
 import { createTaskService } from "./service/task-service.js";
 import { createTriggerService } from "./service/trigger-service.js";
+import { createBlobStore, type BlobStore } from "./storage/index.js";
 import { systemClock, type Clock } from "./util/clock.js";
 
 export interface AppOptions {
@@ -33,6 +41,10 @@ export interface AppOptions {
   listenPort?: number;
   /** Folder holding `<dialect>/<namespace>/*.sql`; defaults to the project's migrations/. */
   migrationsDir?: string;
+  /** Replaces the ActionsService client built from runs.actionsServiceUrl (tests pass a fake). */
+  actionsClient?: ActionsClient;
+  /** Replaces the blob store built from storage.* (tests pass an in-memory one). */
+  blobStore?: BlobStore;
 }
 
 export interface App {
@@ -40,6 +52,8 @@ export interface App {
   readonly repository: Repository;
   /** The HTTP listener; undefined when runs.server.port is 0. */
   readonly server: RunningHttpServer | undefined;
+  /** Sends requested aborts to the executor; running until close(). */
+  readonly abortReconciler: AbortReconciler;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -53,11 +67,31 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const dbLogger = logger.child({ component: "db" });
 
   const db = await openDatabase(config.database, dbLogger);
+  let abortReconciler: AbortReconciler | undefined;
+  let closeBlobStore: (() => void) | undefined;
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
-    const repository = createRepository(db, clock);
+    const bus = createInProcessBus();
+    const repository = createRepository(db, clock, bus);
     await seedProjects(repository.projects, config.runs.seedProjects, clock, dbLogger);
+
+    let blobStore = opts.blobStore;
+    if (!blobStore) {
+      const built = createBlobStore(config.storage, { logger });
+      closeBlobStore = () => built.close();
+      blobStore = built;
+    }
+    const actionsClient = opts.actionsClient ?? createActionsClient({ baseUrl: config.runs.actionsServiceUrl });
+    const reconciler = createAbortReconciler({
+      actions: repository.actions,
+      client: actionsClient,
+      config: config.runs.abortReconciler,
+      logger: logger.child({ component: "abort-reconciler" }),
+      clock,
+    });
+    abortReconciler = reconciler;
+    reconciler.start();
 
     const domains = config.runs.domains.map((d) => create(DomainSchema, d));
     const shutdown = new AbortController();
@@ -65,6 +99,32 @@ export async function createApp(opts: AppOptions): Promise<App> {
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
       mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
       mount(TriggerService, createTriggerService({ triggers: repository.triggers, projects: repository.projects })),
+      mount(
+        RunService,
+        createRunService({
+          actions: repository.actions,
+          tasks: repository.tasks,
+          taskSpecs: repository.taskSpecs,
+          triggers: repository.triggers,
+          projects: repository.projects,
+          blobStore,
+          actionsClient,
+          abortReconciler: reconciler,
+          storagePrefix: config.runs.storagePrefix,
+          clock,
+          logger: logger.child({ component: "run-service" }),
+        }),
+      ),
+      mount(
+        InternalRunService,
+        createInternalRunService({
+          actions: repository.actions,
+          taskSpecs: repository.taskSpecs,
+          clock,
+          logger: logger.child({ component: "internal-run-service" }),
+          isConnectionError: db.isConnectionError,
+        }),
+      ),
       mount(IdentityService, createIdentityService()),
       mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
     ];
@@ -111,10 +171,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
       db,
       repository,
       server,
+      abortReconciler: reconciler,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
           await server?.close({ graceMs: closeOpts?.graceMs });
+          await reconciler.stop({ graceMs: closeOpts?.graceMs });
+          closeBlobStore?.();
           await db.close();
           logger.info("stopped");
         })();
@@ -122,6 +185,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       },
     };
   } catch (error) {
+    await abortReconciler?.stop({ graceMs: 0 }).catch(() => undefined);
+    closeBlobStore?.();
     await db.close().catch(() => undefined);
     throw error;
   }

@@ -1,12 +1,15 @@
 import type { DatabaseHandle } from "./dialect/index.js";
+import type { ActionRepo } from "./interfaces/action.js";
 import type { ProjectRepo } from "./interfaces/project.js";
 import type { TaskRepo, TaskSpecRepo } from "./interfaces/task.js";
 import type { TriggerRepo } from "./interfaces/trigger.js";
+import { createActionRepo } from "./kysely/action.js";
 import { createProjectRepo } from "./kysely/project.js";
 import { createTaskRepo } from "./kysely/task.js";
 import { createTaskSpecRepo } from "./kysely/task-spec.js";
 import { createTriggerRepo } from "./kysely/trigger.js";
 import type { Clock } from "../util/clock.js";
+import { createInProcessBus, type EventBus } from "../events/bus.js";
 
 /** Every repository, built over one database handle. */
 export interface Repository {
@@ -14,13 +17,19 @@ export interface Repository {
   tasks: TaskRepo;
   taskSpecs: TaskSpecRepo;
   triggers: TriggerRepo;
+  actions: ActionRepo;
 }
 
-export function createRepository(handle: DatabaseHandle, clock: Clock): Repository {
+/**
+ * `bus` receives the change events of action writes; pass the app's bus (the
+ * default, a private bus nobody listens to, only suits tests without watchers).
+ */
+export function createRepository(handle: DatabaseHandle, clock: Clock, bus: EventBus = createInProcessBus()): Repository {
   return {
     projects: createProjectRepo(handle, clock),
     tasks: createTaskRepo(handle, clock),
     taskSpecs: createTaskSpecRepo(handle, clock),
     triggers: createTriggerRepo(handle, clock),
+    actions: createActionRepo(handle, clock, bus),
   };
 }

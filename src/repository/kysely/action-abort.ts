@@ -1,0 +1,137 @@
+/** AbortRun / AbortAction and the abort reconciler's bookkeeping. */
+import type { Transaction } from "kysely";
+import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
+import type { EventBus } from "../../events/bus.js";
+import type { Clock } from "../../util/clock.js";
+import type { DatabaseHandle } from "../dialect/index.js";
+import { FailedPreconditionError, NotFoundError } from "../errors.js";
+import type { ActionRepo } from "../interfaces/action.js";
+import type { ActionRow, Database } from "../schema/index.js";
+import { isTerminalPhase, phaseLabel } from "../transformers/phase.js";
+import {
+  ACTION_ROW_COLUMNS,
+  actionKeyOf,
+  actionLabel,
+  lockForUpdate,
+  publishAction,
+  publishRun,
+  runLabel,
+  whereAction,
+} from "./action-read.js";
+import { endFields } from "./action-write.js";
+
+/**
+ * Marks a locked, still running action ABORTED with a pending abort request
+ * for the reconciler. A finished action (SUCCEEDED, FAILED, ABORTED,
+ * TIMED_OUT) is left unchanged: FailedPreconditionError.
+ */
+async function markAborted(
+  trx: Transaction<Database>,
+  stored: ActionRow,
+  label: string,
+  reason: string,
+  clock: Clock,
+): Promise<ActionRow> {
+  if (isTerminalPhase(stored.phase)) {
+    throw new FailedPreconditionError(`${label} is already ${phaseLabel(stored.phase)}`);
+  }
+  const now = clock.now();
+  return trx
+    .updateTable("actions")
+    .set({
+      phase: ActionPhase.ABORTED,
+      updated_at: now,
+      abort_requested_at: now,
+      abort_attempt_count: 0,
+      abort_reason: reason,
+      ...endFields(stored.created_at, stored.ended_at, now),
+    })
+    .where("project", "=", stored.project)
+    .where("domain", "=", stored.domain)
+    .where("run_name", "=", stored.run_name)
+    .where("name", "=", stored.name)
+    .returning(ACTION_ROW_COLUMNS)
+    .executeTakeFirstOrThrow();
+}
+
+export function createActionAborts(
+  h: DatabaseHandle,
+  clock: Clock,
+  bus: EventBus,
+): Pick<ActionRepo, "abortRun" | "abortAction" | "listPendingAborts" | "markAbortAttempt" | "clearAbortRequest"> {
+  const { db } = h;
+  return {
+    async abortRun(key, reason) {
+      const row = await db.transaction().execute(async (trx) => {
+        const stored = await lockForUpdate(
+          h,
+          trx
+            .selectFrom("actions")
+            .select(ACTION_ROW_COLUMNS)
+            .where("project", "=", key.project)
+            .where("domain", "=", key.domain)
+            .where("run_name", "=", key.run)
+            .where("parent_action_name", "is", null)
+            .orderBy("created_at")
+            .orderBy("name")
+            .limit(1),
+        ).executeTakeFirst();
+        if (!stored) throw new NotFoundError(`run not found: ${runLabel(key)}`);
+        return markAborted(trx, stored, `run ${runLabel(key)}`, reason, clock);
+      });
+      publishRun(bus, key);
+      publishAction(bus, actionKeyOf(row));
+      return row;
+    },
+
+    async abortAction(key, reason) {
+      const row = await db.transaction().execute(async (trx) => {
+        const stored = await lockForUpdate(h, whereAction(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), key)).executeTakeFirst();
+        if (!stored) throw new NotFoundError(`action not found: ${actionLabel(key)}`);
+        return markAborted(trx, stored, `action ${actionLabel(key)}`, reason, clock);
+      });
+      publishAction(bus, key);
+      // A root aborted this way changes its run too.
+      if (row.parent_action_name === null) publishRun(bus, key);
+      return row;
+    },
+
+    async listPendingAborts() {
+      return db
+        .selectFrom("actions")
+        .select(ACTION_ROW_COLUMNS)
+        .where("abort_requested_at", "is not", null)
+        .orderBy("abort_requested_at")
+        .orderBy("project")
+        .orderBy("domain")
+        .orderBy("run_name")
+        .orderBy("name")
+        .execute();
+    },
+
+    async markAbortAttempt(key) {
+      const row = await db
+        .updateTable("actions")
+        .set((eb) => ({ abort_attempt_count: eb("abort_attempt_count", "+", 1), updated_at: clock.now() }))
+        .where("project", "=", key.project)
+        .where("domain", "=", key.domain)
+        .where("run_name", "=", key.run)
+        .where("name", "=", key.action)
+        .returning("abort_attempt_count")
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError(`action not found: ${actionLabel(key)}`);
+      return row.abort_attempt_count;
+    },
+
+    async clearAbortRequest(key) {
+      await db
+        .updateTable("actions")
+        .set({ abort_requested_at: null, abort_attempt_count: 0, updated_at: clock.now() })
+        .where("project", "=", key.project)
+        .where("domain", "=", key.domain)
+        .where("run_name", "=", key.run)
+        .where("name", "=", key.action)
+        .execute();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+/** Reads of runs and actions (get, ListRuns, ListActions) and helpers shared by the action repository files. */
+import type { SelectQueryBuilder } from "kysely";
+import type { EventBus } from "../../events/bus.js";
+import type { DatabaseHandle } from "../dialect/index.js";
+import { NotFoundError } from "../errors.js";
+import type { ActionKey, ActionRepo, RunKey, RunScope } from "../interfaces/action.js";
+import { ACTION_COLUMNS, ACTION_KEY_COLUMNS, applyFilters, listScope, paginate, type SortParam } from "../list/index.js";
+import type { ActionsTable, Database } from "../schema/index.js";
+
+/**
+ * Every column of ActionsTable, selected explicitly: the SQLite table has two
+ * extra columns (id, org) that rows must not carry.
+ */
+const COLUMN_SET: Record<keyof ActionsTable, true> = {
+  project: true,
+  domain: true,
+  run_name: true,
+  name: true,
+  parent_action_name: true,
+  phase: true,
+  run_source: true,
+  action_type: true,
+  action_group: true,
+  task_project: true,
+  task_domain: true,
+  task_name: true,
+  task_version: true,
+  task_type: true,
+  task_short_name: true,
+  function_name: true,
+  environment_name: true,
+  action_spec: true,
+  action_details: true,
+  detailed_info: true,
+  run_spec: true,
+  abort_requested_at: true,
+  abort_attempt_count: true,
+  abort_reason: true,
+  created_at: true,
+  updated_at: true,
+  ended_at: true,
+  duration_ms: true,
+  attempts: true,
+  cache_status: true,
+  trigger_name: true,
+  trigger_task_name: true,
+  trigger_revision: true,
+};
+export const ACTION_ROW_COLUMNS = Object.keys(COLUMN_SET) as (keyof ActionsTable)[];
+
+/** The default order of ListRuns and ListActions: unfinished phases first, newest first within a phase. */
+export const DEFAULT_ACTION_SORT: readonly SortParam[] = [
+  { column: "phase", direction: "asc" },
+  { column: "created_at", direction: "desc" },
+];
+
+export function runLabel(key: RunKey): string {
+  return `${key.project}/${key.domain}/${key.run}`;
+}
+
+export function actionLabel(key: ActionKey): string {
+  return `${runLabel(key)}/${key.action}`;
+}
+
+/** Restricts a query on `actions` to one action. */
+export function whereAction<QB extends SelectQueryBuilder<Database, "actions", any>>(qb: QB, key: ActionKey): QB {
+  return qb
+    .where("project", "=", key.project)
+    .where("domain", "=", key.domain)
+    .where("run_name", "=", key.run)
+    .where("name", "=", key.action) as QB;
+}
+
+/** Adds FOR UPDATE on PostgreSQL (SQLite transactions already hold the database's single write lock). */
+export function lockForUpdate<QB extends SelectQueryBuilder<any, any, any>>(h: DatabaseHandle, qb: QB): QB {
+  return h.kind === "postgres" ? (qb.forUpdate() as QB) : qb;
+}
+
+/** Publishes after a commit; the bus never throws. */
+export function publishAction(bus: EventBus, key: ActionKey): void {
+  bus.publish({ kind: "action", project: key.project, domain: key.domain, run: key.run, action: key.action });
+}
+
+export function publishRun(bus: EventBus, key: RunKey): void {
+  bus.publish({ kind: "run", project: key.project, domain: key.domain, run: key.run });
+}
+
+export function actionKeyOf(row: { project: string; domain: string; run_name: string; name: string }): ActionKey {
+  return { project: row.project, domain: row.domain, run: row.run_name, action: row.name };
+}
+
+/** The scope as a fixed-order list, so equal scopes give equal page-token hashes whatever their key order. */
+function scopeParts(scope: RunScope): string[] {
+  switch (scope.kind) {
+    case "all":
+      return ["all"];
+    case "project":
+      return ["project", scope.project, scope.domain];
+    case "trigger":
+      return ["trigger", scope.project, scope.domain, scope.taskName, scope.triggerName];
+    case "taskName":
+      return ["taskName", scope.project, scope.domain, scope.taskName];
+    case "taskId":
+      return ["taskId", scope.project, scope.domain, scope.taskName, scope.taskVersion];
+  }
+}
+
+const PAGE_COLUMNS = { ...ACTION_COLUMNS, ...ACTION_KEY_COLUMNS };
+const TIE_BREAK = Object.keys(ACTION_KEY_COLUMNS);
+
+export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" | "getAction" | "listRuns" | "listActions"> {
+  const { db } = h;
+  const selectActions = () => db.selectFrom("actions").select(ACTION_ROW_COLUMNS);
+
+  return {
+    async getRun(key) {
+      const row = await selectActions()
+        .where("project", "=", key.project)
+        .where("domain", "=", key.domain)
+        .where("run_name", "=", key.run)
+        .where("parent_action_name", "is", null)
+        .orderBy("created_at")
+        .orderBy("name")
+        .executeTakeFirst();
+      if (!row) throw new NotFoundError(`run not found: ${runLabel(key)}`);
+      return row;
+    },
+
+    async getAction(key) {
+      const row = await whereAction(selectActions(), key).executeTakeFirst();
+      if (!row) throw new NotFoundError(`action not found: ${actionLabel(key)}`);
+      return row;
+    },
+
+    async listRuns(scope: RunScope, request) {
+      let qb = selectActions().where("parent_action_name", "is", null);
+      switch (scope.kind) {
+        case "all":
+          break;
+        case "project":
+          qb = qb.where("project", "=", scope.project).where("domain", "=", scope.domain);
+          break;
+        case "trigger":
+          qb = qb
+            .where("project", "=", scope.project)
+            .where("domain", "=", scope.domain)
+            .where("trigger_task_name", "=", scope.taskName)
+            .where("trigger_name", "=", scope.triggerName);
+          break;
+        case "taskName":
+          qb = qb
+            .where("task_project", "=", scope.project)
+            .where("task_domain", "=", scope.domain)
+            .where("task_name", "=", scope.taskName);
+          break;
+        case "taskId":
+          qb = qb
+            .where("task_project", "=", scope.project)
+            .where("task_domain", "=", scope.domain)
+            .where("task_name", "=", scope.taskName)
+            .where("task_version", "=", scope.taskVersion);
+          break;
+      }
+      qb = applyFilters(qb, request.filters, h.kind);
+      return paginate(qb, {
+        ...request,
+        defaultSort: DEFAULT_ACTION_SORT,
+        tieBreak: TIE_BREAK,
+        columns: PAGE_COLUMNS,
+        scope: listScope("ListRuns", scopeParts(scope), request.filters),
+        dialect: h.kind,
+      });
+    },
+
+    async listActions(run, request) {
+      const qb = applyFilters(
+        selectActions().where("project", "=", run.project).where("domain", "=", run.domain).where("run_name", "=", run.run),
+        request.filters,
+        h.kind,
+      );
+      return paginate(qb, {
+        ...request,
+        defaultSort: DEFAULT_ACTION_SORT,
+        tieBreak: TIE_BREAK,
+        columns: PAGE_COLUMNS,
+        scope: listScope("ListActions", [run.project, run.domain, run.run], request.filters),
+        dialect: h.kind,
+      });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/** Action inserts (CreateRun, RecordAction) and phase-guarded status updates (UpdateActionStatus). */
+import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
+import type { EventBus } from "../../events/bus.js";
+import type { Clock } from "../../util/clock.js";
+import type { DatabaseHandle } from "../dialect/index.js";
+import type { ActionRepo, CreateActionResult } from "../interfaces/action.js";
+import type { ActionRow } from "../schema/index.js";
+import { toEpochMicros, type Timestamp } from "../timestamps.js";
+import {
+  ACTION_ROW_COLUMNS,
+  actionKeyOf,
+  lockForUpdate,
+  publishAction,
+  publishRun,
+  whereAction,
+} from "./action-read.js";
+
+/** The root action's name: status updates of "a0" also notify run watchers. */
+export const ROOT_ACTION_NAME = "a0";
+
+/** Phases an action may leave for a lower one (a retry of the action). */
+const RETRYABLE: ReadonlySet<number> = new Set([ActionPhase.FAILED, ActionPhase.TIMED_OUT]);
+
+export interface EndFields {
+  ended_at: Timestamp;
+  duration_ms: number;
+}
+
+/**
+ * ended_at and duration_ms once an action ends: an existing ended_at is kept
+ * (the first end wins), otherwise the end time but never before created_at;
+ * duration_ms is ended_at − created_at in milliseconds, rounded half up.
+ */
+export function endFields(createdAt: Timestamp, existingEnd: Timestamp | null, end: Timestamp): EndFields {
+  const created = toEpochMicros(createdAt);
+  let endedAt = existingEnd;
+  if (endedAt === null) endedAt = toEpochMicros(end) > created ? end : createdAt;
+  const micros = toEpochMicros(endedAt) - created;
+  const ms = micros <= 0n ? 0n : (micros + 500n) / 1000n;
+  return { ended_at: endedAt, duration_ms: Number(ms) };
+}
+
+/** Whether the phase guard lets an action in `stored` move to `next`. */
+export function phaseUpdateAllowed(stored: number, next: number): boolean {
+  return stored <= next || RETRYABLE.has(stored);
+}
+
+export function createActionWrites(
+  h: DatabaseHandle,
+  clock: Clock,
+  bus: EventBus,
+): Pick<ActionRepo, "createAction" | "updateActionPhase"> {
+  const { db } = h;
+
+  return {
+    async createAction(row, opts) {
+      const now = clock.now();
+      const values = {
+        ...row,
+        ended_at: null,
+        duration_ms: null,
+        ...(row.ended_at ? endFields(row.created_at, null, row.ended_at) : {}),
+      };
+      const result = await db.transaction().execute(async (trx): Promise<CreateActionResult> => {
+        const inserted = await trx
+          .insertInto("actions")
+          .values(values)
+          .onConflict((oc) => oc.doNothing())
+          .returning(ACTION_ROW_COLUMNS)
+          .executeTakeFirst();
+        if (inserted) {
+          const trigger = opts?.markTriggered;
+          if (trigger) {
+            await trx
+              .updateTable("triggers")
+              .set({ triggered_at: now })
+              .where("project", "=", trigger.project)
+              .where("domain", "=", trigger.domain)
+              .where("task_name", "=", trigger.taskName)
+              .where("name", "=", trigger.name)
+              .execute();
+          }
+          return { row: inserted, inserted: true };
+        }
+        const existing = await whereAction(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(row)).executeTakeFirstOrThrow();
+        return { row: existing, inserted: false };
+      });
+      if (result.inserted) {
+        const key = actionKeyOf(result.row);
+        publishAction(bus, key);
+        if (result.row.parent_action_name === null) publishRun(bus, key);
+      }
+      return result;
+    },
+
+    async updateActionPhase(key, update) {
+      const changed = await db.transaction().execute(async (trx) => {
+        const stored: Pick<ActionRow, "phase" | "created_at" | "ended_at"> | undefined = await lockForUpdate(
+          h,
+          whereAction(trx.selectFrom("actions").select(["phase", "created_at", "ended_at"]), key),
+        ).executeTakeFirst();
+        if (!stored || !phaseUpdateAllowed(stored.phase, update.phase)) return false;
+        const result = await trx
+          .updateTable("actions")
+          .set({
+            phase: update.phase,
+            attempts: update.attempts,
+            cache_status: update.cacheStatus,
+            updated_at: clock.now(),
+            ...(update.endTime ? endFields(stored.created_at, stored.ended_at, update.endTime) : {}),
+          })
+          .where("project", "=", key.project)
+          .where("domain", "=", key.domain)
+          .where("run_name", "=", key.run)
+          .where("name", "=", key.action)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) > 0;
+      });
+      if (changed) publishAction(bus, key);
+      if (key.action === ROOT_ACTION_NAME) publishRun(bus, key);
+      return changed;
+    },
+  };
+}
