@@ -1,0 +1,145 @@
+/** RecordAction: an executor reports a child action (a task or a trace) of a run. */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
+import { RecordActionResponseSchema, type RecordActionRequest } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
+import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
+import type { NewActionRow } from "../../repository/schema/index.js";
+import { fromSecondsNanos } from "../../repository/timestamps.js";
+import { taskSpecToStored, traceSpecToStored } from "../../repository/transformers/task-spec.js";
+import { actionKeyOf, describeKey } from "../run-service/index.js";
+import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
+
+function nullIfEmpty(value: string | undefined): string | null {
+  return value ? value : null;
+}
+
+/** Records one action; throws on failure (the caller turns that into a Status). */
+export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActionRequest) => Promise<void> {
+  const { actions, taskSpecs, clock } = deps;
+  const log = deps.logger.child({ rpc: "RecordAction" });
+
+  async function storeSpec(stored: () => { digest: string; spec: Uint8Array }, label: string, fatalDigest: boolean): Promise<string> {
+    let s;
+    try {
+      s = stored();
+    } catch (error) {
+      if (fatalDigest) {
+        throw new ConnectError(`failed to digest the ${label}: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
+      }
+      log.warn({ err: (error as Error).message }, `could not digest the ${label}`);
+      return "";
+    }
+    try {
+      await taskSpecs.put(s.digest, s.spec);
+      return s.digest;
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, `could not store the ${label}; continuing without digest`);
+      return "";
+    }
+  }
+
+  return async (req) => {
+    const key = actionKeyOf(req.actionId);
+    const now = clock.now();
+    const row: NewActionRow = {
+      project: key.project,
+      domain: key.domain,
+      run_name: key.run,
+      name: key.action,
+      parent_action_name: nullIfEmpty(req.parent),
+      phase: ActionPhase.QUEUED,
+      run_source: "",
+      action_type: ActionType.UNSPECIFIED,
+      action_group: nullIfEmpty(req.group),
+      task_project: null,
+      task_domain: null,
+      task_name: null,
+      task_version: null,
+      task_type: "",
+      task_short_name: null,
+      function_name: "",
+      environment_name: null,
+      action_spec: null,
+      action_details: new TextEncoder().encode("{}"),
+      detailed_info: null,
+      run_spec: null,
+      abort_requested_at: null,
+      abort_attempt_count: 0,
+      abort_reason: null,
+      created_at: now,
+      updated_at: now,
+      ended_at: null,
+      duration_ms: null,
+      attempts: 1,
+      cache_status: 0,
+      trigger_name: null,
+      trigger_task_name: null,
+      trigger_revision: null,
+    };
+    const actionSpec = create(ActionSpecSchema, { actionId: req.actionId, inputUri: req.inputUri, group: req.group });
+    if (req.parent !== "") actionSpec.parentActionName = req.parent;
+    const info = create(RunInfoSchema, { inputsUri: req.inputUri });
+
+    const spec = req.spec;
+    switch (spec.case) {
+      case "task": {
+        const task = spec.value;
+        actionSpec.spec = { case: "task", value: task };
+        row.action_type = ActionType.TASK;
+        const id = task.id;
+        if (id) {
+          row.task_project = nullIfEmpty(id.project);
+          row.task_domain = nullIfEmpty(id.domain);
+          row.task_name = nullIfEmpty(id.name);
+          row.task_version = nullIfEmpty(id.version);
+          row.function_name = id.name;
+          row.task_short_name = nullIfEmpty(id.name);
+        }
+        if (task.spec) {
+          const taskSpec = task.spec;
+          row.task_type = taskSpec.taskTemplate?.type ?? "";
+          if (taskSpec.shortName !== "") row.task_short_name = taskSpec.shortName;
+          row.environment_name = nullIfEmpty(taskSpec.environment?.name);
+          info.taskSpecDigest = await storeSpec(() => taskSpecToStored(taskSpec), "task spec", true);
+        }
+        break;
+      }
+      case "trace": {
+        const trace = spec.value;
+        actionSpec.spec = { case: "trace", value: trace };
+        row.action_type = ActionType.TRACE;
+        row.task_name = nullIfEmpty(trace.name);
+        row.function_name = trace.name;
+        // A trace is reported once it has finished.
+        row.phase = ActionPhase.SUCCEEDED;
+        // Its own start time orders it after its parent (which is recorded later but started earlier).
+        if (trace.startTime) row.created_at = fromSecondsNanos(trace.startTime.seconds, trace.startTime.nanos);
+        if (trace.endTime) row.ended_at = fromSecondsNanos(trace.endTime.seconds, trace.endTime.nanos);
+        if (trace.spec) {
+          const traceSpec = trace.spec;
+          info.taskSpecDigest = await storeSpec(() => traceSpecToStored(traceSpec), "trace spec", false);
+        }
+        info.outputsUri = trace.outputs?.outputUri ?? "";
+        break;
+      }
+      default:
+        throw new ConnectError(`unsupported action spec type: ${spec.case ?? "none"}`, Code.InvalidArgument);
+    }
+    row.action_spec = toBinary(ActionSpecSchema, actionSpec);
+    row.detailed_info = toBinary(RunInfoSchema, info);
+    const { inserted } = await actions.createAction(row);
+    if (!inserted) log.debug({ action: describeKey(key) }, "action already recorded; unchanged");
+  };
+}
+
+export function recordActionHandlers(deps: InternalRunServiceDeps): Pick<InternalRunServiceHandlers, "recordAction"> {
+  const record = recordActionCore(deps);
+  return {
+    async recordAction(req) {
+      const status = await outcome(() => record(req), deps, "InternalRunService/RecordAction");
+      return create(RecordActionResponseSchema, { actionId: req.actionId, status });
+    },
+  };
+}

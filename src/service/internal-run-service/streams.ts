@@ -1,0 +1,101 @@
+/**
+ * The bidi variants: one reply per request, in order, echoing the nonce
+ * where the messages have one. A bad or failing item is answered with its
+ * Status and the stream goes on; only transport errors end it.
+ */
+import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { createValidator, type Validator } from "@bufbuild/protovalidate";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  RecordActionEventResponseSchema,
+  RecordActionEventStreamRequestSchema,
+  RecordActionEventStreamResponseSchema,
+  RecordActionResponseSchema,
+  RecordActionStreamRequestSchema,
+  RecordActionStreamResponseSchema,
+  UpdateActionStatusResponseSchema,
+  UpdateActionStatusStreamRequestSchema,
+  UpdateActionStatusStreamResponseSchema,
+} from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
+import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
+import { recordActionCore } from "./record-action.js";
+import { recordEventsCore } from "./record-events.js";
+import { updateStatusCore } from "./update-status.js";
+
+/** Throws InvalidArgument listing the violated IDL rules of one stream item. */
+function checkItem<Desc extends DescMessage>(validator: Validator, schema: Desc, item: MessageShape<Desc>): void {
+  const result = validator.validate(schema, item);
+  if (result.kind === "invalid") {
+    throw new ConnectError(`invalid request: ${result.violations.map((v) => v.toString()).join("; ")}`, Code.InvalidArgument);
+  }
+  if (result.kind === "error") {
+    throw new ConnectError(`request validation failed: ${result.error.message}`, Code.Internal, undefined, undefined, result.error);
+  }
+}
+
+function required<T>(value: T | undefined, path: string): T {
+  if (value === undefined) throw new ConnectError(`${path} is required`, Code.InvalidArgument);
+  return value;
+}
+
+export function streamHandlers(
+  deps: InternalRunServiceDeps,
+  validator: Validator = createValidator(),
+): Pick<InternalRunServiceHandlers, "recordActionStream" | "updateActionStatusStream" | "recordActionEventStream"> {
+  const recordAction = recordActionCore(deps);
+  const updateStatus = updateStatusCore(deps);
+  const recordEvents = recordEventsCore(deps);
+
+  return {
+    async *recordActionStream(requests) {
+      for await (const item of requests) {
+        const status = await outcome(
+          async () => {
+            checkItem(validator, RecordActionStreamRequestSchema, item);
+            await recordAction(required(item.request, "request"));
+          },
+          deps,
+          "InternalRunService/RecordActionStream",
+        );
+        yield create(RecordActionStreamResponseSchema, {
+          response: create(RecordActionResponseSchema, { actionId: item.request?.actionId, status }),
+        });
+      }
+    },
+
+    async *updateActionStatusStream(requests) {
+      for await (const item of requests) {
+        const status = await outcome(
+          async () => {
+            checkItem(validator, UpdateActionStatusStreamRequestSchema, item);
+            await updateStatus(required(item.request, "request"));
+          },
+          deps,
+          "InternalRunService/UpdateActionStatusStream",
+        );
+        yield create(UpdateActionStatusStreamResponseSchema, {
+          response: create(UpdateActionStatusResponseSchema, { actionId: item.request?.actionId, status }),
+          nonce: item.nonce,
+        });
+      }
+    },
+
+    async *recordActionEventStream(requests) {
+      for await (const item of requests) {
+        const event = item.request?.event;
+        const status = await outcome(
+          async () => {
+            checkItem(validator, RecordActionEventStreamRequestSchema, item);
+            await recordEvents([required(event, "request.event")]);
+          },
+          deps,
+          "InternalRunService/RecordActionEventStream",
+        );
+        yield create(RecordActionEventStreamResponseSchema, {
+          response: create(RecordActionEventResponseSchema, { actionId: event?.id, status }),
+          nonce: item.nonce,
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * CreateRun: resolves the run id and the task, writes the inputs, stores the
+ * task spec, inserts the root action "a0" as QUEUED and hands it to the
+ * executor (ActionsService.Enqueue).
+ */
+import { clone, create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
+import { InputsSchema, type Inputs } from "#gen/flyteidl2/task/common_pb.js";
+import { RawDataStorageSchema, RunSpecSchema, type RunSpec } from "#gen/flyteidl2/task/run_pb.js";
+import { TaskIdentifierSchema, type TaskIdentifier, type TaskSpec } from "#gen/flyteidl2/task/task_definition_pb.js";
+import {
+  ActionSpecSchema,
+  ActionType,
+  RunSourceSchema,
+  type RunSource,
+} from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
+import { CreateRunResponseSchema, type CreateRunRequest } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { NotFoundError } from "../../repository/errors.js";
+import type { RunKey } from "../../repository/interfaces/action.js";
+import type { NewActionRow } from "../../repository/schema/index.js";
+import { runRowToRun } from "../../repository/transformers/action.js";
+import { decodeTaskSpec, taskKeyOf } from "../../repository/transformers/task.js";
+import { taskSpecToStored } from "../../repository/transformers/task-spec.js";
+import { triggerKeyOf } from "../../repository/transformers/trigger.js";
+import { requireProject, requireTaskId, requireTriggerName } from "../request-checks.js";
+import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./cache-key.js";
+import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./index.js";
+import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
+import { generateRunName } from "./run-names.js";
+
+/** Every run's root action is called this. */
+export const ROOT_ACTION_NAME = "a0";
+
+interface RunIdentity extends RunKey {
+  /** Passed on to the executor; never stored. */
+  org: string;
+}
+
+interface TaskSource {
+  id: TaskIdentifier | undefined;
+  spec: TaskSpec;
+  trigger?: { name: string; taskName: string; revision: number };
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
+function nullIfEmpty(value: string | undefined): string | null {
+  return value ? value : null;
+}
+
+function runSourceName(source: RunSource): string {
+  return RunSourceSchema.values.find((v) => v.number === source)?.name ?? "RUN_SOURCE_UNSPECIFIED";
+}
+
+export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers, "createRun"> {
+  const { actions, tasks, taskSpecs, triggers, projects, blobStore, actionsClient, clock } = deps;
+  const log = deps.logger.child({ rpc: "CreateRun" });
+
+  function resolveIdentity(req: CreateRunRequest): RunIdentity {
+    const id = req.id;
+    switch (id.case) {
+      case "runId": {
+        const { org, project, domain, name } = id.value;
+        if (project === "" || domain === "" || name === "") throw invalid("run_id.project, run_id.domain and run_id.name are required");
+        return { org, project, domain, run: name };
+      }
+      case "projectId": {
+        const { organization, name, domain } = id.value;
+        if (name === "" || domain === "") throw invalid("project_id.name and project_id.domain are required");
+        return { org: organization, project: name, domain, run: generateRunName(deps.randomIndex) };
+      }
+      default:
+        throw invalid("run_id or project_id is required");
+    }
+  }
+
+  async function loadTaskSpec(id: TaskIdentifier): Promise<TaskSpec> {
+    const row = await tasks.get(taskKeyOf(id));
+    return decodeTaskSpec(row.task_spec, `task ${id.project}/${id.domain}/${id.name}@${id.version}`);
+  }
+
+  async function resolveTask(req: CreateRunRequest): Promise<TaskSource> {
+    const task = req.task;
+    switch (task.case) {
+      case "taskId": {
+        const id = requireTaskId(task.value);
+        return { id, spec: await loadTaskSpec(id) };
+      }
+      case "taskSpec":
+        return { id: taskIdFromTaskSpec(task.value), spec: task.value };
+      case "triggerName": {
+        const name = requireTriggerName(task.value, "trigger_name");
+        let trigger;
+        try {
+          trigger = await triggers.get(triggerKeyOf(name));
+        } catch (error) {
+          if (error instanceof NotFoundError) {
+            throw new NotFoundError(`trigger ${JSON.stringify(name.name)} not found: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }
+        const id = create(TaskIdentifierSchema, {
+          project: trigger.project,
+          domain: trigger.domain,
+          name: trigger.task_name,
+          version: trigger.task_version,
+        });
+        return {
+          id,
+          spec: await loadTaskSpec(id),
+          trigger: { name: trigger.name, taskName: trigger.task_name, revision: trigger.latest_revision },
+        };
+      }
+      default:
+        throw invalid("task_id, task_spec or trigger_name is required");
+    }
+  }
+
+  /** The run spec with the raw-data prefix defaulted to runs.storagePrefix. */
+  function effectiveRunSpec(spec: RunSpec | undefined): RunSpec {
+    const out = spec ? clone(RunSpecSchema, spec) : create(RunSpecSchema);
+    if (!out.rawDataStorage || out.rawDataStorage.rawDataPrefix === "") {
+      out.rawDataStorage = create(RawDataStorageSchema, { rawDataPrefix: deps.storagePrefix });
+    }
+    return out;
+  }
+
+  function cacheKeyFor(spec: TaskSpec, inputsHash: () => string, key: RunKey): string {
+    if (!isDiscoverable(spec.taskTemplate)) return "";
+    try {
+      return generateCacheKey(spec.taskTemplate, inputsHash());
+    } catch (error) {
+      log.warn({ run: describeKey(key), err: (error as Error).message }, "could not compute the cache key of the root action");
+      return "";
+    }
+  }
+
+  /** Stores the spec under its digest; "" when it could not be stored (the run still works from action_spec). */
+  async function storeSpec(spec: TaskSpec, key: RunKey): Promise<string> {
+    let stored;
+    try {
+      stored = taskSpecToStored(spec);
+    } catch (error) {
+      throw new ConnectError(`failed to create task spec model: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
+    }
+    try {
+      await taskSpecs.put(stored.digest, stored.spec);
+      return stored.digest;
+    } catch (error) {
+      log.warn({ run: describeKey(key), err: (error as Error).message }, "could not store the task spec; continuing without digest");
+      return "";
+    }
+  }
+
+  return {
+    async createRun(req) {
+      const id = resolveIdentity(req);
+      await requireProject(projects, id.project);
+      const source = await resolveTask(req);
+      const existingRun = await actions.getRun(id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      if (existingRun) {
+        // Idempotent on the run name: the stored run is the answer; its inputs are left alone.
+        log.info({ run: describeKey(id) }, "run already exists; returning it");
+        return create(CreateRunResponseSchema, { run: runRowToRun(existingRun) });
+      }
+
+      const runSpec = effectiveRunSpec(req.runSpec);
+      let prefix = inputPrefix(deps.storagePrefix, id.project, id.domain, id.run);
+      const outputBase = runOutputBase(deps.storagePrefix, id.project, id.domain, id.run);
+      let cacheKey: string;
+      if (req.inputWrapper.case === "offloadedInputData") {
+        const offloaded = req.inputWrapper.value;
+        if (offloaded.uri === "") throw invalid("offloaded_input_data.uri is required");
+        prefix = offloaded.uri;
+        cacheKey = cacheKeyFor(source.spec, () => offloaded.inputsHash, id);
+      } else {
+        const inputs: Inputs = fillDefaultInputs(req.inputWrapper.value, source.spec.defaultInputs);
+        const uri = inputsUri(prefix);
+        try {
+          await blobStore.write(uri, toBinary(InputsSchema, inputs));
+        } catch (error) {
+          log.error({ run: describeKey(id), uri, err: (error as Error).message }, "failed to write inputs");
+          throw new ConnectError(`failed to write inputs: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
+        }
+        cacheKey = cacheKeyFor(source.spec, () => computeFilteredInputsHash(source.spec.taskTemplate, inputs), id);
+      }
+
+      const digest = await storeSpec(source.spec, id);
+      const actionId = {
+        run: { org: id.org, project: id.project, domain: id.domain, name: id.run },
+        name: ROOT_ACTION_NAME,
+      };
+      const actionSpec = create(ActionSpecSchema, {
+        actionId,
+        runSpec,
+        inputUri: inputsUri(prefix),
+        runOutputBase: outputBase,
+        spec: { case: "task", value: { id: source.id, spec: source.spec } },
+      });
+      const now = clock.now();
+      const taskId = source.id;
+      const row: NewActionRow = {
+        project: id.project,
+        domain: id.domain,
+        run_name: id.run,
+        name: ROOT_ACTION_NAME,
+        parent_action_name: null,
+        phase: ActionPhase.QUEUED,
+        run_source: runSourceName(req.source),
+        action_type: ActionType.TASK,
+        action_group: null,
+        task_project: nullIfEmpty(taskId?.project),
+        task_domain: nullIfEmpty(taskId?.domain),
+        task_name: nullIfEmpty(taskId?.name),
+        task_version: nullIfEmpty(taskId?.version),
+        task_type: source.spec.taskTemplate?.type ?? "",
+        task_short_name: nullIfEmpty(source.spec.shortName),
+        function_name: taskId?.name ?? "",
+        environment_name: nullIfEmpty(source.spec.environment?.name),
+        action_spec: toBinary(ActionSpecSchema, actionSpec),
+        action_details: new TextEncoder().encode("{}"),
+        detailed_info: toBinary(RunInfoSchema, create(RunInfoSchema, { inputsUri: inputsUri(prefix), taskSpecDigest: digest })),
+        run_spec: toBinary(RunSpecSchema, runSpec),
+        abort_requested_at: null,
+        abort_attempt_count: 0,
+        abort_reason: null,
+        created_at: now,
+        updated_at: now,
+        ended_at: null,
+        duration_ms: null,
+        attempts: 1,
+        cache_status: 0,
+        trigger_name: nullIfEmpty(source.trigger?.name),
+        trigger_task_name: nullIfEmpty(source.trigger?.taskName),
+        trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
+      };
+      const markTriggered = source.trigger
+        ? { project: id.project, domain: id.domain, taskName: source.trigger.taskName, name: source.trigger.name }
+        : undefined;
+      const { row: stored, inserted } = await actions.createAction(row, { markTriggered });
+      if (!inserted) {
+        // Lost a race with an identical CreateRun: that one enqueues.
+        log.info({ run: describeKey(id) }, "run created concurrently; returning it");
+        return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
+      }
+
+      try {
+        await actionsClient.enqueue({
+          action: {
+            actionId,
+            inputUri: prefix,
+            runOutputBase: outputBase,
+            spec: { case: "task", value: { id: source.id, spec: source.spec, cacheKey } },
+          },
+          runSpec,
+        });
+        log.info({ run: describeKey(id) }, "root action enqueued");
+      } catch (error) {
+        // The run stays QUEUED; the executor side is responsible for picking it up later.
+        log.error({ run: describeKey(id), err: (error as Error).message }, "failed to enqueue the root action");
+      }
+      return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
+    },
+  };
+}
