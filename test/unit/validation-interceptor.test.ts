@@ -45,4 +45,14 @@ describe("validation interceptor", () => {
     await client.abortRun({ runId: { org: "o", project: "p", domain: "d", name: "r1" } });
     expect(reached).toEqual(["r1"]);
   });
+
+  it("does not require org, which the service neither stores nor returns, but still checks the rest", async () => {
+    const { client, reached } = setup();
+    await client.abortRun({ runId: { org: "", project: "p", domain: "d", name: "r2" } });
+    expect(reached).toEqual(["r2"]);
+    const error = await client.abortRun({ runId: { org: "", project: "", domain: "d", name: "r3" } }).catch((e) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((error as ConnectError).rawMessage).toMatch(/run_id\.project/);
+    expect((error as ConnectError).rawMessage).not.toMatch(/org/);
+  });
 });

@@ -17,21 +17,11 @@ import {
   UpdateActionStatusStreamRequestSchema,
   UpdateActionStatusStreamResponseSchema,
 } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
+import { checkMessage } from "../../server/interceptors/validation.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
 import { recordActionCore } from "./record-action.js";
 import { recordEventsCore } from "./record-events.js";
 import { updateStatusCore } from "./update-status.js";
-
-/** Throws InvalidArgument listing the violated IDL rules of one stream item. */
-function checkItem<Desc extends DescMessage>(validator: Validator, schema: Desc, item: MessageShape<Desc>): void {
-  const result = validator.validate(schema, item);
-  if (result.kind === "invalid") {
-    throw new ConnectError(`invalid request: ${result.violations.map((v) => v.toString()).join("; ")}`, Code.InvalidArgument);
-  }
-  if (result.kind === "error") {
-    throw new ConnectError(`request validation failed: ${result.error.message}`, Code.Internal, undefined, undefined, result.error);
-  }
-}
 
 function required<T>(value: T | undefined, path: string): T {
   if (value === undefined) throw new ConnectError(`${path} is required`, Code.InvalidArgument);
@@ -51,7 +41,7 @@ export function streamHandlers(
       for await (const item of requests) {
         const status = await outcome(
           async () => {
-            checkItem(validator, RecordActionStreamRequestSchema, item);
+            checkMessage(validator, RecordActionStreamRequestSchema, item);
             await recordAction(required(item.request, "request"));
           },
           deps,
@@ -67,7 +57,7 @@ export function streamHandlers(
       for await (const item of requests) {
         const status = await outcome(
           async () => {
-            checkItem(validator, UpdateActionStatusStreamRequestSchema, item);
+            checkMessage(validator, UpdateActionStatusStreamRequestSchema, item);
             await updateStatus(required(item.request, "request"));
           },
           deps,
@@ -85,7 +75,7 @@ export function streamHandlers(
         const event = item.request?.event;
         const status = await outcome(
           async () => {
-            checkItem(validator, RecordActionEventStreamRequestSchema, item);
+            checkMessage(validator, RecordActionEventStreamRequestSchema, item);
             await recordEvents([required(event, "request.event")]);
           },
           deps,
