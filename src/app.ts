@@ -9,7 +9,8 @@ import { TriggerService } from "#gen/flyteidl2/trigger/trigger_service_pb.js";
 import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { Config } from "./config/index.js";
-import { createInProcessBus } from "./events/bus.js";
+import { createInProcessBus, type EventBus } from "./events/bus.js";
+import { createPostgresBus, type PostgresBus } from "./events/postgres.js";
 import { openDatabase, type DatabaseHandle } from "./repository/dialect/index.js";
 import { runMigrations } from "./repository/migrate.js";
 import { createRepository, type Repository } from "./repository/index.js";
@@ -54,6 +55,8 @@ export interface App {
   readonly server: RunningHttpServer | undefined;
   /** Sends requested aborts to the executor; running until close(). */
   readonly abortReconciler: AbortReconciler;
+  /** Change notifications (in process; on PostgreSQL also across processes via LISTEN/NOTIFY). */
+  readonly bus: EventBus;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -69,10 +72,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const db = await openDatabase(config.database, dbLogger);
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
+  let pgBus: PostgresBus | undefined;
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
-    const bus = createInProcessBus();
+    let bus: EventBus;
+    if (db.kind === "postgres" && db.newClient) {
+      pgBus = createPostgresBus({ newClient: db.newClient, logger: logger.child({ component: "events" }) });
+      await pgBus.start();
+      bus = pgBus;
+    } else {
+      bus = createInProcessBus();
+    }
     const repository = createRepository(db, clock, bus);
     await seedProjects(repository.projects, config.runs.seedProjects, clock, dbLogger);
 
@@ -113,6 +124,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           storagePrefix: config.runs.storagePrefix,
           clock,
           logger: logger.child({ component: "run-service" }),
+          bus,
         }),
       ),
       mount(
@@ -172,12 +184,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       repository,
       server,
       abortReconciler: reconciler,
+      bus,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
           await server?.close({ graceMs: closeOpts?.graceMs });
           await reconciler.stop({ graceMs: closeOpts?.graceMs });
           closeBlobStore?.();
+          await pgBus?.close();
           await db.close();
           logger.info("stopped");
         })();
@@ -187,6 +201,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   } catch (error) {
     await abortReconciler?.stop({ graceMs: 0 }).catch(() => undefined);
     closeBlobStore?.();
+    await pgBus?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
   }

@@ -7,7 +7,20 @@
  */
 export type ChangeEvent =
   | { kind: "action"; project: string; domain: string; run: string; action: string }
-  | { kind: "run"; project: string; domain: string; run: string };
+  | { kind: "run"; project: string; domain: string; run: string }
+  | ResyncEvent;
+
+/**
+ * "Updates may have been lost": the cross-process feed was interrupted (e.g.
+ * the PostgreSQL LISTEN connection dropped and came back). Watchers re-read
+ * what they watch. `sinceMs` (epoch ms, the publisher's clock) is the last
+ * moment the feed was known to be complete, when known. Delivered in process
+ * only; never sent to other processes.
+ */
+export interface ResyncEvent {
+  kind: "resync";
+  sinceMs?: number;
+}
 
 export type ChangeListener = (event: ChangeEvent) => void;
 

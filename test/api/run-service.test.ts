@@ -316,11 +316,11 @@ describe.each(await testDialects())("RunService and InternalRunService over a re
       expect((await runs.listRuns({ scopeBy: { case: "org", value: ORG } })).runs.length).toBeGreaterThan(0);
     });
 
-    it("answers the Watch RPCs with Unimplemented (not ported yet)", async () => {
+    it("answers WatchRunDetails for an unknown run with NotFound", async () => {
       const err = await errorOf((async () => {
-        for await (const _ of runs.watchRunDetails({ runId: runId("rexec") })) break;
+        for await (const _ of runs.watchRunDetails({ runId: runId("never-created") })) break;
       })());
-      expect(err.code).toBe(Code.Unimplemented);
+      expect(err.code).toBe(Code.NotFound);
     });
   });
 });

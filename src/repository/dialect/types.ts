@@ -31,4 +31,9 @@ export interface DatabaseHandle {
   /** True when the error means the database could not be reached (retry later). */
   isConnectionError(error: unknown): boolean;
   withMigrationLock<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL only: a new, unconnected client outside the pool with the
+   * pool's connection settings (for the LISTEN/NOTIFY connection).
+   */
+  newClient?(): import("pg").Client;
 }

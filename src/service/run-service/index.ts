@@ -1,7 +1,7 @@
 /**
  * flyteidl2.workflow.RunService: the unary RPCs, one module per family,
- * spread together here. The six Watch* streams are not implemented yet;
- * Connect answers Unimplemented for them.
+ * spread together here, plus the six Watch* streams (./watch.ts) when an
+ * event bus is given.
  */
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
@@ -15,12 +15,14 @@ import type { BlobStore } from "../../storage/index.js";
 import type { Clock } from "../../util/clock.js";
 import type { AbortReconciler } from "../abort-reconciler.js";
 import type { ActionsClient } from "../actions-client.js";
+import type { EventBus } from "../../events/bus.js";
 import { abortHandlers } from "./abort.js";
 import { createRunHandlers } from "./create-run.js";
 import { getDataHandlers } from "./get-data.js";
 import { getDetailsHandlers } from "./get-details.js";
 import { listHandlers } from "./list.js";
 import type { RandomIndex } from "./run-names.js";
+import { createWatchHandlers, type WatchOptions } from "./watch.js";
 
 export interface RunServiceDeps {
   actions: ActionRepo;
@@ -38,6 +40,10 @@ export interface RunServiceDeps {
   logger: Logger;
   /** Randomness of generated run names (tests pass a seeded source). */
   randomIndex?: RandomIndex;
+  /** Change notifications; without it the Watch* streams are not served (Unimplemented). */
+  bus?: EventBus;
+  /** Tunables of the Watch* streams (defaults: DEFAULT_WATCH_OPTIONS). */
+  watch?: Partial<WatchOptions>;
 }
 
 export type RunServiceHandlers = Partial<ServiceImpl<typeof RunService>>;
@@ -49,6 +55,7 @@ export function createRunService(deps: RunServiceDeps): RunServiceHandlers {
     ...getDataHandlers(deps),
     ...listHandlers(deps),
     ...abortHandlers(deps),
+    ...(deps.bus ? createWatchHandlers({ ...deps, bus: deps.bus }) : {}),
   };
 }
 

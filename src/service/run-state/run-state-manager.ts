@@ -1,0 +1,213 @@
+/**
+ * The state behind one WatchActions stream: the run's actions as a tree,
+ * per-node counts of descendants by phase, and which nodes the client should
+ * show under the stream's filters.
+ *
+ * A node is shown ("visible") when it matches the filters itself, or when it
+ * is an ancestor of a node that does, so that the path from the root to every
+ * match stays on screen. Each call to upsertActions reports the nodes whose
+ * shown state changed, with meets_filter = true for nodes to show (again)
+ * and false for nodes to hide.
+ *
+ * Pure and synchronous: no I/O; rows go in, updates come out.
+ */
+import type { ActionRow } from "../../repository/schema/index.js";
+import { displayName, matchesFilters, NO_FILTERS, type ActionFilters } from "./filters.js";
+
+const UNSPECIFIED_PHASE = 0;
+
+export interface RunStateNode {
+  readonly name: string;
+  /** Undefined for a root (an action without parent_action_name). */
+  readonly parent: RunStateNode | undefined;
+  /** The latest row seen (the caller must not modify it). */
+  readonly row: ActionRow;
+  readonly children: readonly RunStateNode[];
+  /**
+   * Phase → number of descendants (all levels) in that phase. Phase 0 is
+   * never counted; a phase whose count drops to 0 keeps its entry.
+   */
+  readonly childPhaseCounts: ReadonlyMap<number, number>;
+  /** Descendants (all levels) that match the filters themselves. */
+  readonly matchingDescendantCount: number;
+}
+
+export interface NodeUpdate {
+  node: RunStateNode;
+  /** true: show the node (it matches, or leads to a match); false: hide it. */
+  meetsFilter: boolean;
+}
+
+/** An action whose parent is not in the tree; the action is not kept. */
+export class MissingParentError extends Error {
+  override name = "MissingParentError";
+  constructor(
+    readonly parentName: string,
+    readonly actionName: string,
+  ) {
+    super(`parent node [${parentName}] not found for action [${actionName}]`);
+  }
+}
+
+interface MutableNode {
+  name: string;
+  parent: MutableNode | undefined;
+  row: ActionRow;
+  children: MutableNode[];
+  childPhaseCounts: Map<number, number>;
+  matchingDescendantCount: number;
+  /** displayName(row), kept with the row. */
+  label: string;
+}
+
+export class RunStateManager {
+  private readonly nodes = new Map<string, MutableNode>();
+  private readonly visible = new Set<string>();
+  private readonly matching = new Set<string>();
+
+  constructor(private readonly filters: ActionFilters = NO_FILTERS) {}
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  get(name: string): RunStateNode | undefined {
+    return this.nodes.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.nodes.has(name);
+  }
+
+  isVisible(name: string): boolean {
+    return this.visible.has(name);
+  }
+
+  /** Whether the node matches the filters itself (not just through descendants). */
+  isDirectMatch(name: string): boolean {
+    return this.matching.has(name);
+  }
+
+  /**
+   * Inserts new actions and replaces known ones (rows in order: a parent
+   * before its children), then returns the nodes whose shown state changed,
+   * ordered by created_at (then name). A child whose parent is neither in the
+   * tree nor earlier in `rows` throws MissingParentError; the rows before it
+   * stay applied.
+   */
+  upsertActions(rows: readonly (ActionRow | undefined | null)[]): NodeUpdate[] {
+    // 1. Tree and phase counts; collect every node whose state changed.
+    const changed = new Set<string>();
+    for (const row of rows) {
+      if (row) this.upsertAction(row, changed);
+    }
+
+    // 2. Direct matches, and the matching-descendant counts of the ancestors.
+    for (const name of changed) {
+      const node = this.nodes.get(name);
+      if (!node) continue;
+      const matches = matchesFilters(this.filters, node.row.phase, node.label);
+      const matched = this.matching.has(name);
+      if (matches && !matched) {
+        this.matching.add(name);
+        addToAncestors(node.parent, 1);
+      } else if (!matches && matched) {
+        this.matching.delete(name);
+        addToAncestors(node.parent, -1);
+      }
+    }
+
+    // 3. Visibility, from the settled match state.
+    const result = new Map<string, boolean>();
+    for (const name of changed) {
+      const node = this.nodes.get(name);
+      if (!node || result.has(name)) continue;
+      if (this.matching.has(name)) {
+        this.visible.add(name);
+        for (let up = node.parent; up; up = up.parent) {
+          if (!this.visible.has(up.name)) {
+            this.visible.add(up.name);
+            result.set(up.name, true);
+          }
+        }
+        result.set(name, true);
+      } else if (this.visible.has(name)) {
+        if (node.matchingDescendantCount > 0) {
+          result.set(name, true);
+        } else {
+          this.visible.delete(name);
+          result.set(name, false);
+          this.pruneAncestors(node.parent, result);
+        }
+      }
+    }
+
+    const out: NodeUpdate[] = [];
+    for (const [name, meetsFilter] of result) {
+      const node = this.nodes.get(name);
+      if (node) out.push({ node, meetsFilter });
+    }
+    out.sort((a, b) => compareCreated(a.node.row, b.node.row));
+    return out;
+  }
+
+  private upsertAction(row: ActionRow, changed: Set<string>): void {
+    const current = this.nodes.get(row.name);
+    if (!current) {
+      const parentName = row.parent_action_name;
+      const parent = parentName ? this.nodes.get(parentName) : undefined;
+      if (parentName && !parent) throw new MissingParentError(parentName, row.name);
+      const node: MutableNode = {
+        name: row.name,
+        parent,
+        row,
+        children: [],
+        childPhaseCounts: new Map(),
+        matchingDescendantCount: 0,
+        label: displayName(row),
+      };
+      this.nodes.set(row.name, node);
+      changed.add(row.name);
+      if (parent) {
+        parent.children.push(node);
+        countPhase(parent, row.phase, UNSPECIFIED_PHASE, changed);
+      }
+      return;
+    }
+    // A node keeps the parent it was inserted under.
+    const oldPhase = current.row.phase;
+    current.row = row;
+    current.label = displayName(row);
+    countPhase(current.parent, row.phase, oldPhase, changed);
+    changed.add(row.name);
+  }
+
+  /** Hides visible ancestors that no longer lead to a match, from `start` up to the first one still needed. */
+  private pruneAncestors(start: MutableNode | undefined, result: Map<string, boolean>): void {
+    for (let node = start; node; node = node.parent) {
+      if (!this.visible.has(node.name)) break;
+      if (node.matchingDescendantCount > 0 || this.matching.has(node.name)) break;
+      this.visible.delete(node.name);
+      if (!result.has(node.name)) result.set(node.name, false);
+    }
+  }
+}
+
+/** Moves one count from `from` to `to` in `start` and every ancestor (phase 0 is not counted), marking them changed. */
+function countPhase(start: MutableNode | undefined, to: number, from: number, changed: Set<string>): void {
+  for (let node = start; node; node = node.parent) {
+    if (to !== UNSPECIFIED_PHASE) node.childPhaseCounts.set(to, (node.childPhaseCounts.get(to) ?? 0) + 1);
+    if (from !== UNSPECIFIED_PHASE) node.childPhaseCounts.set(from, Math.max(0, (node.childPhaseCounts.get(from) ?? 0) - 1));
+    changed.add(node.name);
+  }
+}
+
+function addToAncestors(start: MutableNode | undefined, delta: number): void {
+  for (let node = start; node; node = node.parent) node.matchingDescendantCount += delta;
+}
+
+/** created_at (canonical text sorts chronologically), then name. */
+export function compareCreated(a: Pick<ActionRow, "created_at" | "name">, b: Pick<ActionRow, "created_at" | "name">): number {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

@@ -1,0 +1,190 @@
+// The Watch* handlers called directly (no server) with small tunables: paging, overflow, resync, orphans.
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
+import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import {
+  WatchActionsRequestSchema,
+  WatchRunsRequestSchema,
+  type WatchActionsResponse,
+  type WatchRunsResponse,
+} from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { createInProcessBus, type EventBus } from "../../src/events/bus.js";
+import type { ActionRepo, RunKey } from "../../src/repository/interfaces/action.js";
+import type { PageRequest } from "../../src/repository/interfaces/common.js";
+import { createRepository, type Repository } from "../../src/repository/index.js";
+import { createWatchHandlers, type WatchOptions } from "../../src/service/run-service/watch.js";
+import { systemClock } from "../../src/util/clock.js";
+import { DOMAIN, PROJECT, taskRow } from "../api/watch-helpers.js";
+import { openMigratedDatabase, quietLogger, testDialects } from "../support/databases.js";
+
+const clock = systemClock();
+let unique = 0;
+const newRun = () => `rh${Date.now().toString(36)}${unique++}`;
+const runId = (name: string) => ({ org: "o", project: PROJECT, domain: DOMAIN, name });
+
+/** Reads a handler's stream by hand: nothing is read unless asked (a stalled client). */
+function open<T>(stream: AsyncIterable<T>) {
+  const it = stream[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<T>> | undefined;
+  return {
+    /** The next message, or undefined when none comes within `ms` (a later call still gets it). */
+    async next(ms = 2000): Promise<T | undefined> {
+      pending ??= it.next();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+      const result = await Promise.race([pending, timeout]);
+      clearTimeout(timer);
+      if (!result) return undefined;
+      pending = undefined;
+      return result.done ? undefined : result.value;
+    },
+    close: () => it.return?.(undefined),
+  };
+}
+
+function latest(messages: WatchActionsResponse[]): Map<string, EnrichedAction> {
+  const out = new Map<string, EnrichedAction>();
+  for (const m of messages) for (const a of m.enrichedActions) out.set(a.action!.id!.name, a);
+  return out;
+}
+
+describe.each(await testDialects())("Watch handlers on %s", (kind) => {
+  let db: Awaited<ReturnType<typeof openMigratedDatabase>>;
+  let bus: EventBus;
+  let repo: Repository;
+  /** Writes that nobody hears about (as if another process's NOTIFY was lost). */
+  let silent: Repository;
+
+  beforeAll(async () => {
+    db = await openMigratedDatabase(kind);
+    bus = createInProcessBus();
+    repo = createRepository(db.handle, clock, bus);
+    silent = createRepository(db.handle, clock);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  function handlers(watch: Partial<WatchOptions>, actions: ActionRepo = repo.actions) {
+    return createWatchHandlers({ actions, taskSpecs: repo.taskSpecs, bus, clock, logger: quietLogger, watch });
+  }
+
+  function context(): { ctx: HandlerContext; abort(): void } {
+    const controller = new AbortController();
+    return { ctx: { signal: controller.signal } as HandlerContext, abort: () => controller.abort() };
+  }
+
+  it("pages the snapshot by (created_at, name) ascending and sends every action", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    for (let i = 0; i < 10; i++) await repo.actions.createAction(taskRow(run, `c${i}`, "a0"));
+    const requests: PageRequest[] = [];
+    const spy: ActionRepo = {
+      ...repo.actions,
+      listActions: (key: RunKey, req: PageRequest) => {
+        requests.push(req);
+        return repo.actions.listActions(key, req);
+      },
+    };
+    const { ctx, abort } = context();
+    const s = open(handlers({ snapshotPageSize: 3 }, spy).watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx));
+    const seen: WatchActionsResponse[] = [];
+    while (latest(seen).size < 11) {
+      const m = await s.next();
+      if (!m) throw new Error(`only ${latest(seen).size} actions arrived`);
+      seen.push(m as WatchActionsResponse);
+    }
+    expect(requests).toHaveLength(4);
+    expect(requests[0].sort).toEqual([{ column: "created_at", direction: "asc" }]);
+    expect(requests.map((r) => r.limit)).toEqual([3, 3, 3, 3]);
+    expect(latest(seen).get("a0")!.childrenPhaseCounts).toEqual({ [ActionPhase.QUEUED]: 10 });
+    abort();
+    await s.close();
+    expect(bus.subscriberCount()).toBe(0);
+  });
+
+  it("past the inbox bound, re-lists the run and still ends on the newest state", async () => {
+    const run = newRun();
+    const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    for (const n of names) await repo.actions.createAction(taskRow(run, n, "a0"));
+    const { ctx, abort } = context();
+    const s = open(handlers({ maxPendingKeys: 4 }).watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx));
+    const seen: WatchActionsResponse[] = [(await s.next()) as WatchActionsResponse];
+    expect(latest(seen).size).toBe(21);
+    // Stalled: 20 distinct actions change while the stream holds 4 at most.
+    for (const n of names) {
+      await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: n }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
+    }
+    for (let m = await s.next(300); m; m = await s.next(300)) seen.push(m as WatchActionsResponse);
+    const all = latest(seen);
+    expect(names.every((n) => all.get(n)?.action?.status?.phase === ActionPhase.RUNNING)).toBe(true);
+    expect(all.get("a0")!.childrenPhaseCounts).toEqual({ [ActionPhase.QUEUED]: 0, [ActionPhase.RUNNING]: 20 });
+    expect(seen.length).toBe(2); // one re-list, one message
+    abort();
+    await s.close();
+  });
+
+  it("after a resync event re-reads the run and sends only what changed unseen", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    await repo.actions.createAction(taskRow(run, "b", "a0"));
+    await repo.actions.createAction(taskRow(run, "c", "a0"));
+    const { ctx, abort } = context();
+    const s = open(handlers({}).watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx));
+    await s.next();
+    await silent.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "b" }, { phase: ActionPhase.FAILED, attempts: 2, cacheStatus: 0 });
+    expect(await s.next(200)).toBeUndefined(); // nobody told the stream
+    bus.publish({ kind: "resync" });
+    const m = (await s.next()) as WatchActionsResponse;
+    expect(m.enrichedActions.map((a) => [a.action!.id!.name, a.action!.status!.phase])).toEqual([
+      ["a0", ActionPhase.QUEUED],
+      ["b", ActionPhase.FAILED],
+    ]);
+    abort();
+    await s.close();
+  });
+
+  it("inserts an action whose parent sorts after it (or comes later) once the parent is known", async () => {
+    const run = newRun();
+    const t0 = clock.now();
+    const t1 = clock.now();
+    await repo.actions.createAction(taskRow(run, "a0", null, { created_at: t0 }));
+    const { ctx, abort } = context();
+    const s = open(handlers({}).watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx));
+    await s.next();
+    // A trace reported with its own (earlier) start time, whose parent is not recorded yet.
+    await repo.actions.createAction(taskRow(run, "trace", "p", { created_at: t0 }));
+    expect(await s.next(200)).toBeUndefined();
+    await repo.actions.createAction(taskRow(run, "p", "a0", { created_at: t1 }));
+    const m = (await s.next()) as WatchActionsResponse;
+    expect(m.enrichedActions.map((a) => a.action!.id!.name).sort()).toEqual(["a0", "p", "trace"]);
+    abort();
+    await s.close();
+  });
+
+  it("WatchRuns resync re-reads the runs changed since the gap (with margin)", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    const { ctx, abort } = context();
+    const s = open(
+      handlers({ resyncMarginMs: 1000 }).watchRuns!(
+        create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } }),
+        ctx,
+      ),
+    );
+    const first = (await s.next()) as WatchRunsResponse;
+    expect(first.runs.map((r) => r.action!.id!.run!.name)).toContain(run);
+    const gap = clock.nowMs();
+    await silent.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
+    expect(await s.next(200)).toBeUndefined();
+    bus.publish({ kind: "resync", sinceMs: gap });
+    const m = (await s.next()) as WatchRunsResponse;
+    expect(m.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase).toBe(ActionPhase.RUNNING);
+    abort();
+    await s.close();
+    expect(bus.subscriberCount()).toBe(0);
+  });
+});
