@@ -14,7 +14,11 @@ import { createPostgresBus, type PostgresBus } from "./events/postgres.js";
 import { openDatabase, type DatabaseHandle } from "./repository/dialect/index.js";
 import { runMigrations } from "./repository/migrate.js";
 import { createRepository, type Repository } from "./repository/index.js";
+import { createPendingEnqueueRepo } from "./repository/kysely/pending-enqueue.js";
+import { createScheduleTriggerSource } from "./repository/kysely/schedule-triggers.js";
 import { seedProjects } from "./repository/seed.js";
+import { inProcessCreateRun } from "./scheduler/in-process.js";
+import { createTriggerScheduler, type TriggerScheduler } from "./scheduler/trigger-scheduler.js";
 import { startHttpServer, type RunningHttpServer } from "./server/http-server.js";
 import { createRequestHandler } from "./server/request-handler.js";
 import { buildRoutes, mount } from "./server/routes.js";
@@ -24,6 +28,7 @@ import { validationInterceptor } from "./server/interceptors/validation.js";
 import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
 import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
+import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
 import { createProjectService } from "./service/project-service.js";
@@ -57,6 +62,10 @@ export interface App {
   readonly abortReconciler: AbortReconciler;
   /** Change notifications (in process; on PostgreSQL also across processes via LISTEN/NOTIFY). */
   readonly bus: EventBus;
+  /** Retries CreateRun's Enqueue calls the executor did not accept; running until close(). */
+  readonly enqueueRetrier: EnqueueRetrier;
+  /** Fires the runs of schedule triggers; undefined when runs.triggerScheduler.enabled is false. */
+  readonly triggerScheduler: TriggerScheduler | undefined;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -73,6 +82,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
   let pgBus: PostgresBus | undefined;
+  let enqueueRetrier: EnqueueRetrier | undefined;
+  let triggerScheduler: TriggerScheduler | undefined;
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
@@ -103,30 +114,40 @@ export async function createApp(opts: AppOptions): Promise<App> {
     });
     abortReconciler = reconciler;
     reconciler.start();
+    // CreateRun's Enqueue is recorded and retried until the executor accepts it (same backoff settings as aborts).
+    const retrier = createEnqueueRetrier({
+      pending: createPendingEnqueueRepo(db, clock),
+      actions: repository.actions,
+      client: actionsClient,
+      logger: logger.child({ component: "enqueue-retrier" }),
+      clock,
+      initialDelayMs: config.runs.abortReconciler.initialDelay,
+      maxDelayMs: config.runs.abortReconciler.maxDelay,
+    });
+    enqueueRetrier = retrier;
+    retrier.start();
 
     const domains = config.runs.domains.map((d) => create(DomainSchema, d));
     const shutdown = new AbortController();
+    const runService = createRunService({
+      actions: repository.actions,
+      tasks: repository.tasks,
+      taskSpecs: repository.taskSpecs,
+      triggers: repository.triggers,
+      projects: repository.projects,
+      blobStore,
+      actionsClient: retrier.client,
+      abortReconciler: reconciler,
+      storagePrefix: config.runs.storagePrefix,
+      clock,
+      logger: logger.child({ component: "run-service" }),
+      bus,
+    });
     const services = [
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
       mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
       mount(TriggerService, createTriggerService({ triggers: repository.triggers, projects: repository.projects })),
-      mount(
-        RunService,
-        createRunService({
-          actions: repository.actions,
-          tasks: repository.tasks,
-          taskSpecs: repository.taskSpecs,
-          triggers: repository.triggers,
-          projects: repository.projects,
-          blobStore,
-          actionsClient,
-          abortReconciler: reconciler,
-          storagePrefix: config.runs.storagePrefix,
-          clock,
-          logger: logger.child({ component: "run-service" }),
-          bus,
-        }),
-      ),
+      mount(RunService, runService),
       mount(
         InternalRunService,
         createInternalRunService({
@@ -178,6 +199,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger.info({ host: server.host, port: server.port }, "serving");
     }
 
+    if (config.runs.triggerScheduler.enabled) {
+      // Runs are created in process through the RunService's own CreateRun.
+      triggerScheduler = createTriggerScheduler({
+        source: createScheduleTriggerSource(db),
+        triggers: repository.triggers,
+        createRun: inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
+        config: config.runs.triggerScheduler,
+        logger: logger.child({ component: "trigger-scheduler" }),
+        clock,
+      });
+      triggerScheduler.start();
+    }
+    const scheduler = triggerScheduler;
+
     let closing: Promise<void> | undefined;
     return {
       db,
@@ -185,10 +220,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
       server,
       abortReconciler: reconciler,
       bus,
+      enqueueRetrier: retrier,
+      triggerScheduler: scheduler,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
           await server?.close({ graceMs: closeOpts?.graceMs });
+          // Background loops stop before the database closes; what they had pending stays in it.
+          await scheduler?.stop();
+          await retrier.stop({ graceMs: closeOpts?.graceMs });
           await reconciler.stop({ graceMs: closeOpts?.graceMs });
           closeBlobStore?.();
           await pgBus?.close();
@@ -199,6 +239,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       },
     };
   } catch (error) {
+    await triggerScheduler?.stop().catch(() => undefined);
+    await enqueueRetrier?.stop({ graceMs: 0 }).catch(() => undefined);
     await abortReconciler?.stop({ graceMs: 0 }).catch(() => undefined);
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);

@@ -258,7 +258,7 @@ describe.each(await testDialects())("RunService and InternalRunService over a re
     expect(enqueued?.case === "task" && enqueued.value.id?.version).toBe("v9");
   });
 
-  it("a failing Enqueue is only logged: the run exists and stays QUEUED", async () => {
+  it("a failing Enqueue does not fail CreateRun: the run stays QUEUED and the Enqueue is retried until accepted", async () => {
     actions.enqueueScript = () => new ConnectError("no capacity", Code.ResourceExhausted);
     try {
       const res = await runs.createRun({ id: { case: "runId", value: runId("rnoenq") }, task: { case: "taskSpec", value: spec() } });
@@ -267,6 +267,13 @@ describe.each(await testDialects())("RunService and InternalRunService over a re
     } finally {
       actions.enqueueScript = () => undefined;
     }
+    // The enqueue retrier (src/service/enqueue-retrier.ts) sends it again (full-jitter backoff from 1 s) until accepted.
+    const pending = () => t.app.db.db.selectFrom("pending_enqueues").selectAll().execute();
+    for (let waited = 0; (await pending()).length > 0 && waited < 10_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await t.app.enqueueRetrier.whenIdle();
+    expect(await pending()).toEqual([]);
+    expect(t.app.enqueueRetrier.waiting()).toEqual([]);
+    expect(actions.enqueued.filter((e) => e.action?.actionId?.run?.name === "rnoenq").length).toBeGreaterThanOrEqual(2);
   });
 
   describe("bad input", () => {

@@ -263,7 +263,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
         });
         log.info({ run: describeKey(id) }, "root action enqueued");
       } catch (error) {
-        // The run stays QUEUED; the executor side is responsible for picking it up later.
+        // The answer is unchanged (the run stays QUEUED); in the app, actionsClient is the enqueue retrier's, which recorded the request and retries it (src/service/enqueue-retrier.ts).
         log.error({ run: describeKey(id), err: (error as Error).message }, "failed to enqueue the root action");
       }
       return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
