@@ -6,6 +6,7 @@ import { ActionSpecSchema, ActionType, type EnrichedAction } from "#gen/flyteidl
 import type { Repository } from "../../src/repository/index.js";
 import type { NewActionRow } from "../../src/repository/schema/index.js";
 import { systemClock } from "../../src/util/clock.js";
+import { newActionRow } from "../../src/repository/transformers/action-row.js";
 
 export const PROJECT = "flytesnacks";
 export const DOMAIN = "development";
@@ -92,45 +93,25 @@ export function latestActions(messages: { enrichedActions: EnrichedAction[] }[])
 export function taskRow(run: string, name: string, parent: string | null, overrides: Partial<NewActionRow> = {}): NewActionRow {
   const now = clock.now();
   const taskName = overrides.task_name ?? `wf.${name}`;
-  return {
-    project: PROJECT,
-    domain: DOMAIN,
-    run_name: run,
-    name,
-    parent_action_name: parent,
-    phase: ActionPhase.QUEUED,
-    run_source: "",
-    action_type: ActionType.TASK,
-    action_group: null,
-    task_project: PROJECT,
-    task_domain: DOMAIN,
-    task_name: taskName,
-    task_version: "v1",
-    task_type: "python",
-    task_short_name: null,
-    function_name: taskName,
-    environment_name: "wf",
-    action_spec: toBinary(
-      ActionSpecSchema,
-      create(ActionSpecSchema, { spec: { case: "task", value: { id: { project: PROJECT, domain: DOMAIN, name: taskName, version: "v1" } } } }),
-    ),
-    action_details: new TextEncoder().encode("{}"),
-    detailed_info: null,
-    run_spec: null,
-    abort_requested_at: null,
-    abort_attempt_count: 0,
-    abort_reason: null,
-    created_at: now,
-    updated_at: now,
-    ended_at: null,
-    duration_ms: null,
-    attempts: 1,
-    cache_status: 0,
-    trigger_name: null,
-    trigger_task_name: null,
-    trigger_revision: null,
-    ...overrides,
-  };
+  return newActionRow(
+    { project: PROJECT, domain: DOMAIN, run_name: run, name, created_at: now },
+    {
+      parent_action_name: parent,
+      action_type: ActionType.TASK,
+      task_project: PROJECT,
+      task_domain: DOMAIN,
+      task_name: taskName,
+      task_version: "v1",
+      task_type: "python",
+      function_name: taskName,
+      environment_name: "wf",
+      action_spec: toBinary(
+        ActionSpecSchema,
+        create(ActionSpecSchema, { spec: { case: "task", value: { id: { project: PROJECT, domain: DOMAIN, name: taskName, version: "v1" } } } }),
+      ),
+      ...overrides,
+    },
+  );
 }
 
 /** Inserts the rows in order. */

@@ -10,6 +10,7 @@ import { fromSecondsNanos } from "../../repository/timestamps.js";
 import { taskSpecToStored, traceSpecToStored } from "../../repository/transformers/task-spec.js";
 import { actionKeyOf, describeKey } from "../run-service/index.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
+import { newActionRow } from "../../repository/transformers/action-row.js";
 
 function nullIfEmpty(value: string | undefined): string | null {
   return value ? value : null;
@@ -43,41 +44,10 @@ export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActi
   return async (req) => {
     const key = actionKeyOf(req.actionId);
     const now = clock.now();
-    const row: NewActionRow = {
-      project: key.project,
-      domain: key.domain,
-      run_name: key.run,
-      name: key.action,
-      parent_action_name: nullIfEmpty(req.parent),
-      phase: ActionPhase.QUEUED,
-      run_source: "",
-      action_type: ActionType.UNSPECIFIED,
-      action_group: nullIfEmpty(req.group),
-      task_project: null,
-      task_domain: null,
-      task_name: null,
-      task_version: null,
-      task_type: "",
-      task_short_name: null,
-      function_name: "",
-      environment_name: null,
-      action_spec: null,
-      action_details: new TextEncoder().encode("{}"),
-      detailed_info: null,
-      run_spec: null,
-      abort_requested_at: null,
-      abort_attempt_count: 0,
-      abort_reason: null,
-      created_at: now,
-      updated_at: now,
-      ended_at: null,
-      duration_ms: null,
-      attempts: 1,
-      cache_status: 0,
-      trigger_name: null,
-      trigger_task_name: null,
-      trigger_revision: null,
-    };
+    const row: NewActionRow = newActionRow(
+      { project: key.project, domain: key.domain, run_name: key.run, name: key.action, created_at: now },
+      { parent_action_name: nullIfEmpty(req.parent), action_group: nullIfEmpty(req.group) },
+    );
     const actionSpec = create(ActionSpecSchema, { actionId: req.actionId, inputUri: req.inputUri, group: req.group });
     if (req.parent !== "") actionSpec.parentActionName = req.parent;
     const info = create(RunInfoSchema, { inputsUri: req.inputUri });

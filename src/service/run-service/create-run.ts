@@ -5,7 +5,6 @@
  */
 import { clone, create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { InputsSchema, type Inputs } from "#gen/flyteidl2/task/common_pb.js";
 import { RawDataStorageSchema, RunSpecSchema, type RunSpec } from "#gen/flyteidl2/task/run_pb.js";
 import { TaskIdentifierSchema, type TaskIdentifier, type TaskSpec } from "#gen/flyteidl2/task/task_definition_pb.js";
@@ -29,6 +28,7 @@ import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./c
 import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./index.js";
 import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
 import { generateRunName } from "./run-names.js";
+import { newActionRow } from "../../repository/transformers/action-row.js";
 
 /** Every run's root action is called this. */
 export const ROOT_ACTION_NAME = "a0";
@@ -206,41 +206,27 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       });
       const now = clock.now();
       const taskId = source.id;
-      const row: NewActionRow = {
-        project: id.project,
-        domain: id.domain,
-        run_name: id.run,
-        name: ROOT_ACTION_NAME,
-        parent_action_name: null,
-        phase: ActionPhase.QUEUED,
-        run_source: runSourceName(req.source),
-        action_type: ActionType.TASK,
-        action_group: null,
-        task_project: nullIfEmpty(taskId?.project),
-        task_domain: nullIfEmpty(taskId?.domain),
-        task_name: nullIfEmpty(taskId?.name),
-        task_version: nullIfEmpty(taskId?.version),
-        task_type: source.spec.taskTemplate?.type ?? "",
-        task_short_name: nullIfEmpty(source.spec.shortName),
-        function_name: taskId?.name ?? "",
-        environment_name: nullIfEmpty(source.spec.environment?.name),
-        action_spec: toBinary(ActionSpecSchema, actionSpec),
-        action_details: new TextEncoder().encode("{}"),
-        detailed_info: toBinary(RunInfoSchema, create(RunInfoSchema, { inputsUri: inputsUri(prefix), taskSpecDigest: digest })),
-        run_spec: toBinary(RunSpecSchema, runSpec),
-        abort_requested_at: null,
-        abort_attempt_count: 0,
-        abort_reason: null,
-        created_at: now,
-        updated_at: now,
-        ended_at: null,
-        duration_ms: null,
-        attempts: 1,
-        cache_status: 0,
-        trigger_name: nullIfEmpty(source.trigger?.name),
-        trigger_task_name: nullIfEmpty(source.trigger?.taskName),
-        trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
-      };
+      const row: NewActionRow = newActionRow(
+        { project: id.project, domain: id.domain, run_name: id.run, name: ROOT_ACTION_NAME, created_at: now },
+        {
+          run_source: runSourceName(req.source),
+          action_type: ActionType.TASK,
+          task_project: nullIfEmpty(taskId?.project),
+          task_domain: nullIfEmpty(taskId?.domain),
+          task_name: nullIfEmpty(taskId?.name),
+          task_version: nullIfEmpty(taskId?.version),
+          task_type: source.spec.taskTemplate?.type ?? "",
+          task_short_name: nullIfEmpty(source.spec.shortName),
+          function_name: taskId?.name ?? "",
+          environment_name: nullIfEmpty(source.spec.environment?.name),
+          action_spec: toBinary(ActionSpecSchema, actionSpec),
+          detailed_info: toBinary(RunInfoSchema, create(RunInfoSchema, { inputsUri: inputsUri(prefix), taskSpecDigest: digest })),
+          run_spec: toBinary(RunSpecSchema, runSpec),
+          trigger_name: nullIfEmpty(source.trigger?.name),
+          trigger_task_name: nullIfEmpty(source.trigger?.taskName),
+          trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
+        },
+      );
       const markTriggered = source.trigger
         ? { project: id.project, domain: id.domain, taskName: source.trigger.taskName, name: source.trigger.name }
         : undefined;
