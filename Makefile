@@ -50,3 +50,9 @@ integration-test-postgres: build
 ## build-testclient: bundle the integration client into dist/testclient.js (run: node dist/testclient.js [ENDPOINT])
 build-testclient: gen
 	node scripts/build.mjs --entry test/client/integration.ts --out dist/testclient.js
+
+## bench: CreateRun load and growth checks against baselines measured in the same run (bench/README.md);
+## prints a table and writes bench/results/<timestamp>.json. Quick smoke run: make bench BENCH_QUICK=1
+bench: build
+	node bench/build.mjs
+	node bench/.build/driver.js

@@ -3,6 +3,7 @@
 // `/healthz`, `/readyz`, optional CORS, HTTP-level gzip request bodies and the
 // InvalidArgument fix for malformed binary requests (./parse-error-code.ts).
 
+import { setMaxListeners } from "node:events";
 import * as zlib from "node:zlib";
 import type * as http from "node:http";
 import type { Readable } from "node:stream";
@@ -57,6 +58,9 @@ const corsExposeHeaders = cors.exposedHeaders.join(", ");
 
 export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn {
   const log = opts.logger;
+  // Every call in flight listens on the shutdown signal; without this, 11
+  // concurrent calls make Node print a MaxListenersExceededWarning.
+  setMaxListeners(0, opts.shutdownSignal);
   const router = createConnectRouter({
     connect: true,
     grpc: true,

@@ -1,11 +1,12 @@
 /** Action inserts (CreateRun, RecordAction) and phase-guarded status updates (UpdateActionStatus). */
+import type { Kysely } from "kysely";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { EventBus } from "../../events/bus.js";
 import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
-import type { ActionRepo, CreateActionResult } from "../interfaces/action.js";
-import type { ActionRow } from "../schema/index.js";
-import { toEpochMicros, type Timestamp } from "../timestamps.js";
+import type { ActionRepo } from "../interfaces/action.js";
+import type { ActionRow, Database, NewActionRow } from "../schema/index.js";
+import { parseTimestamp, toEpochMicros, type Timestamp } from "../timestamps.js";
 import {
   ACTION_ROW_COLUMNS,
   actionKeyOf,
@@ -45,12 +46,32 @@ export function phaseUpdateAllowed(stored: number, next: number): boolean {
   return stored <= next || RETRYABLE.has(stored);
 }
 
+const TIMESTAMP_COLUMNS = ["abort_requested_at", "created_at", "updated_at", "ended_at"] as const;
+
 export function createActionWrites(
   h: DatabaseHandle,
   clock: Clock,
   bus: EventBus,
 ): Pick<ActionRepo, "createAction" | "updateActionPhase"> {
   const { db } = h;
+
+  /** The row the database holds after inserting `values`, as a read would return it. */
+  function storedRow(values: NewActionRow): ActionRow {
+    const row: Record<string, unknown> = {};
+    for (const column of ACTION_ROW_COLUMNS) {
+      const value = values[column] ?? null;
+      // Both drivers read blobs back as Buffers (a view here, not a copy).
+      row[column] = value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+    }
+    if (h.kind === "postgres") {
+      // TIMESTAMPTZ reads back in canonical form whatever text was written.
+      for (const column of TIMESTAMP_COLUMNS) {
+        const value = row[column];
+        if (typeof value === "string") row[column] = parseTimestamp(value) ?? value;
+      }
+    }
+    return row as unknown as ActionRow;
+  }
 
   return {
     async createAction(row, opts) {
@@ -61,16 +82,17 @@ export function createActionWrites(
         duration_ms: null,
         ...(row.ended_at ? endFields(row.created_at, null, row.ended_at) : {}),
       };
-      const result = await db.transaction().execute(async (trx): Promise<CreateActionResult> => {
-        const inserted = await trx
-          .insertInto("actions")
-          .values(values)
-          .onConflict((oc) => oc.doNothing())
-          .returning(ACTION_ROW_COLUMNS)
-          .executeTakeFirst();
-        if (inserted) {
-          const trigger = opts?.markTriggered;
-          if (trigger) {
+      const insert = async (conn: Kysely<Database>): Promise<boolean> => {
+        const result = await conn.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+        return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+      };
+      const trigger = opts?.markTriggered;
+      // Without a trigger to mark this is one statement: no transaction, and
+      // no RETURNING, since a new row is exactly the values just written.
+      const inserted = !trigger
+        ? await insert(db)
+        : await db.transaction().execute(async (trx) => {
+            if (!(await insert(trx))) return false;
             await trx
               .updateTable("triggers")
               .set({ triggered_at: now })
@@ -79,18 +101,17 @@ export function createActionWrites(
               .where("task_name", "=", trigger.taskName)
               .where("name", "=", trigger.name)
               .execute();
-          }
-          return { row: inserted, inserted: true };
-        }
-        const existing = await whereAction(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(row)).executeTakeFirstOrThrow();
+            return true;
+          });
+      if (!inserted) {
+        const existing = await whereAction(db.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(row)).executeTakeFirstOrThrow();
         return { row: existing, inserted: false };
-      });
-      if (result.inserted) {
-        const key = actionKeyOf(result.row);
-        publishAction(bus, key);
-        if (result.row.parent_action_name === null) publishRun(bus, key);
       }
-      return result;
+      const stored = storedRow(values);
+      const key = actionKeyOf(stored);
+      publishAction(bus, key);
+      if (stored.parent_action_name === null) publishRun(bus, key);
+      return { row: stored, inserted: true };
     },
 
     async updateActionPhase(key, update) {

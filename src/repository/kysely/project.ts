@@ -4,8 +4,18 @@ import { AlreadyExistsError, NotFoundError } from "../errors.js";
 import type { ProjectRepo } from "../interfaces/project.js";
 import { PROJECT_COLUMNS, PROJECT_KEY_COLUMNS, applyFilters, listScope, paginate } from "../list/index.js";
 
+/**
+ * How long a positive exists() answer is reused. The service never deletes
+ * projects, so this only bounds how long a row removed behind its back still
+ * counts; a missing project is always looked up again.
+ */
+export const PROJECT_EXISTS_TTL_MS = 5_000;
+const PROJECT_EXISTS_CACHE_SIZE = 1_000;
+
 export function createProjectRepo(h: DatabaseHandle, clock: Clock): ProjectRepo {
   const { db } = h;
+  /** identifier → performance.now() until which it is known to exist. */
+  const existsUntil = new Map<string, number>();
   return {
     async create(row) {
       const result = await db
@@ -40,8 +50,16 @@ export function createProjectRepo(h: DatabaseHandle, clock: Clock): ProjectRepo 
     },
 
     async exists(identifier) {
+      const until = existsUntil.get(identifier);
+      if (until !== undefined && until > performance.now()) return true;
       const row = await db.selectFrom("projects").select("identifier").where("identifier", "=", identifier).executeTakeFirst();
-      return row !== undefined;
+      if (row === undefined) {
+        existsUntil.delete(identifier);
+        return false;
+      }
+      if (existsUntil.size >= PROJECT_EXISTS_CACHE_SIZE) existsUntil.clear();
+      existsUntil.set(identifier, performance.now() + PROJECT_EXISTS_TTL_MS);
+      return true;
     },
 
     async list(input) {
