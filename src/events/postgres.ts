@@ -38,45 +38,18 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { backoffCeiling, realTimers, type Timers } from "../service/backoff.js";
+import { isPgConnectionError } from "../repository/dialect/postgres.js";
 import { createInProcessBus, type ChangeEvent, type EventBus } from "./bus.js";
+import {
+  ACTION_CHANNEL,
+  RUN_CHANNEL,
+  changeEventToNotification,
+  notificationToChangeEvent,
+  MAX_PAYLOAD_BYTES,
+  type Notification,
+} from "./notification.js";
 
-export const ACTION_CHANNEL = "action_updates";
-export const RUN_CHANNEL = "run_updates";
-
-/** Longest payload pg_notify accepts (bytes, less one). */
-const MAX_PAYLOAD_BYTES = 7999;
-
-export interface Notification {
-  channel: string;
-  payload: string;
-}
-
-/** The NOTIFY of a change event; undefined for events that stay in process (resync). */
-export function changeEventToNotification(event: ChangeEvent): Notification | undefined {
-  switch (event.kind) {
-    case "action":
-      return { channel: ACTION_CHANNEL, payload: `${event.project}/${event.domain}/${event.run}/${event.action}` };
-    case "run":
-      return { channel: RUN_CHANNEL, payload: `${event.project}/${event.domain}/${event.run}` };
-    default:
-      return undefined;
-  }
-}
-
-/** A received notification as a change event; undefined when the channel or payload is not ours. */
-export function notificationToChangeEvent(channel: string, payload: string): ChangeEvent | undefined {
-  const parts = payload.split("/");
-  if (parts.some((p) => p === "")) return undefined;
-  if (channel === ACTION_CHANNEL && parts.length === 4) {
-    const [project, domain, run, action] = parts;
-    return { kind: "action", project, domain, run, action };
-  }
-  if (channel === RUN_CHANNEL && parts.length === 3) {
-    const [project, domain, run] = parts;
-    return { kind: "run", project, domain, run };
-  }
-  return undefined;
-}
+export { ACTION_CHANNEL, RUN_CHANNEL, changeEventToNotification, notificationToChangeEvent, type Notification } from "./notification.js";
 
 export interface PostgresBusOptions {
   /** A new unconnected client with the database's settings (DatabaseHandle.newClient). */
@@ -224,7 +197,7 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
           dropped = 0;
         }
       } catch (error) {
-        if (conn !== current || isBrokenConnectionError(error)) {
+        if (conn !== current || isPgConnectionError(error)) {
           // Kept for the next connection.
           requeueFront(batch);
           current.markBroken(error);
@@ -236,7 +209,7 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
           try {
             await sendBatch(current.client, [key]);
           } catch (single) {
-            if (conn !== current || isBrokenConnectionError(single)) {
+            if (conn !== current || isPgConnectionError(single)) {
               requeueFront(batch.slice(batch.indexOf(key)));
               current.markBroken(single);
               if (conn === current) conn = undefined;
@@ -439,16 +412,4 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
       return new Promise((resolve) => listeningWaiters.push(resolve));
     },
   };
-}
-
-/** Errors after which the connection cannot be used any more. */
-function isBrokenConnectionError(error: unknown): boolean {
-  if (!error || typeof error !== "object") return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string") {
-    if (code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03") return true;
-    if (/^E[A-Z]+$/.test(code)) return true; // ECONNRESET, EPIPE, …
-  }
-  const message = String((error as { message?: unknown }).message ?? "");
-  return /Connection terminated|connection error|Client was closed|not queryable|timed out/i.test(message);
 }

@@ -72,9 +72,9 @@ const CONNECTION_CODES = new Set([
 export function isPgConnectionError(error: unknown): boolean {
   if (!error || typeof error !== "object") return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && (CONNECTION_CODES.has(code) || code.startsWith("08"))) return true;
+  if (typeof code === "string" && (CONNECTION_CODES.has(code) || code.startsWith("08") || /^E[A-Z]+$/.test(code))) return true;
   const message = String((error as { message?: unknown }).message ?? "");
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable/i.test(message);
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed|not queryable|timed out/i.test(message);
 }
 
 /** Creates the database when it does not exist yet, as the reference does. */
