@@ -24,17 +24,38 @@ function bindable(value: unknown): unknown {
   return value;
 }
 
+/** Prepared statements kept per SQL text; the service issues a small, fixed set of shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
 function compatible(raw: BetterSqlite3.Database): SqliteDatabase {
+  // Preparing costs as much as running a small statement; better-sqlite3
+  // runs synchronously, so a cached statement is never in use twice at once
+  // (iterate() is the exception and gets a fresh one).
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepared = (sql: string): BetterSqlite3.Statement => {
+    let stmt = cache.get(sql);
+    if (stmt) {
+      cache.delete(sql);
+    } else {
+      stmt = raw.prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, stmt); // most recently used last
+    return stmt;
+  };
+  const params = (p: ReadonlyArray<unknown>) => p.map(bindable);
   return {
-    close: () => raw.close(),
+    close: () => {
+      cache.clear();
+      raw.close();
+    },
     prepare(sql: string) {
-      const stmt = raw.prepare(sql);
-      const params = (p: ReadonlyArray<unknown>) => p.map(bindable);
+      const stmt = prepared(sql);
       return {
         reader: stmt.reader,
         all: (p) => stmt.all(...params(p)),
         run: (p) => stmt.run(...params(p)),
-        iterate: (p) => stmt.iterate(...params(p)),
+        iterate: (p) => raw.prepare(sql).iterate(...params(p)),
       };
     },
   };
