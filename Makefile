@@ -56,3 +56,8 @@ build-testclient: gen
 bench: build
 	node bench/build.mjs
 	node bench/.build/driver.js
+
+## bench-watch: 100 and 1000 WatchRuns streams while CreateRun runs every 10 ms, vs a bare fan-out baseline
+bench-watch: build
+	node bench/build.mjs
+	BENCH_ONLY=watch BENCH_PAIRS=$${BENCH_PAIRS:-1} node bench/.build/driver.js

@@ -6,11 +6,15 @@
  *   B0  answers with a canned response, no storage
  *   B1  one INSERT of the run's `actions` row into SQLite (WAL) through Kysely
  *   B2  the same into PostgreSQL
+ *   fanout  no storage: CreateRun publishes the run (a synthetic Run, shaped
+ *       like the port's) to every open RunService/WatchRuns stream, each
+ *       stream sending one WatchRunsResponse per published run (the bare
+ *       fan-out the watch rows compare the port with)
  *
  * The `actions` table comes from the port's own migration scripts, so the
  * baseline's INSERT updates the same indexes as the port's.
  *
- * Usage: node baseline.js --kind b0|b1|b2 --port N --migrations DIR
+ * Usage: node baseline.js --kind b0|b1|b2|fanout --port N --migrations DIR
  *          [--sqlite FILE] [--pg-db NAME] [--pg-host H] [--pg-port P] [--storage-prefix URL]
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -20,7 +24,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
-import { RunService, type CreateRunRequest } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { RunService, WatchRunsResponseSchema, type CreateRunRequest, type WatchRunsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createRunRequest } from "./lib/request.js";
 import { actionRow, runResponse } from "./lib/row.js";
 
@@ -48,6 +53,7 @@ type Insert = (req: CreateRunRequest) => Promise<void>;
 async function openStorage(): Promise<{ insert: Insert; close: () => Promise<void> } | undefined> {
   switch (kind) {
     case "b0":
+    case "fanout":
       return undefined;
     case "b1": {
       const raw = new BetterSqlite3(arg("sqlite"));
@@ -92,14 +98,55 @@ const storage = await openStorage();
 /** B0's answer: built once, never changes. */
 const canned = runResponse(createRunRequest("canned"));
 
+/** fanout: the open WatchRuns streams, each a queue of messages and a wake-up. */
+interface Subscriber {
+  queue: WatchRunsResponse[];
+  wake: (() => void) | undefined;
+}
+const subscribers = new Set<Subscriber>();
+
+function publish(msg: WatchRunsResponse): void {
+  for (const s of subscribers) {
+    s.queue.push(msg);
+    const wake = s.wake;
+    s.wake = undefined;
+    wake?.();
+  }
+}
+
 const handler = connectNodeAdapter({
   readMaxBytes: 64 * 1024 * 1024,
   routes(router) {
     router.service(RunService, {
       async createRun(req) {
+        if (kind === "fanout") {
+          const res = runResponse(req);
+          publish(create(WatchRunsResponseSchema, { runs: [res.run!] }));
+          return res;
+        }
         if (!storage) return canned;
         await storage.insert(req);
         return runResponse(req);
+      },
+      async *watchRuns(_req, ctx) {
+        const sub: Subscriber = { queue: [], wake: undefined };
+        subscribers.add(sub);
+        const onAbort = () => sub.wake?.();
+        ctx.signal.addEventListener("abort", onAbort);
+        try {
+          while (!ctx.signal.aborted) {
+            if (sub.queue.length === 0) {
+              await new Promise<void>((resolve) => (sub.wake = resolve));
+              continue;
+            }
+            const batch = sub.queue;
+            sub.queue = [];
+            yield* batch;
+          }
+        } finally {
+          subscribers.delete(sub);
+          ctx.signal.removeEventListener("abort", onAbort);
+        }
       },
     });
   },

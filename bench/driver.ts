@@ -9,7 +9,10 @@
  *   BENCH_FIRST_WARMUP  warm-up before a server's first phase (default 1.5)
  *   BENCH_PAIRS     baseline/port pairs per row (default 5)
  *   BENCH_QUICK=1   smoke run: 1 pair, 1 s phases, 10,000 runs for growth
- *   BENCH_ONLY      comma list of groups to run: sqlite, pg, growth (default all)
+ *   BENCH_ONLY      comma list of groups to run: sqlite, pg, growth, watch (default sqlite,pg,growth)
+ *   BENCH_WATCH_STREAMS / BENCH_WATCH_SECONDS / BENCH_WATCH_INTERVAL_MS  watch rows: stream
+ *                   counts (default 100,1000), CreateRun window (5 s) and interval (10 ms);
+ *   BENCH_WATCH_DRAIN_SECONDS  longest wait after the window for every stream to catch up (30)
  *   BENCH_GROWTH_RUNS / BENCH_GROWTH_ACTIONS / BENCH_GROWTH_EVENTS  growth sizes
  *   BENCH_GROWTH_DBS  sqlite,postgres (default sqlite)
  *   BENCH_SERVERS   development aid: only these servers (B0,B1,B2,port-sqlite,port-pg)
@@ -32,6 +35,7 @@ import { runGrowth, type GrowthResult } from "./lib/growth.js";
 import { runLoad, type LoadResult } from "./lib/load.js";
 import { rssKb } from "./lib/proc.js";
 import { runNamer } from "./lib/request.js";
+import { runWatch, type WatchResult } from "./lib/watch.js";
 import {
   createPgDatabase,
   dropPgDatabase,
@@ -62,6 +66,7 @@ const settings = {
   /** The first phase after a start also warms the JIT up. */
   firstWarmupSeconds: num("BENCH_FIRST_WARMUP", quick ? 0.5 : 1.5),
   pairs: num("BENCH_PAIRS", quick ? 1 : 5),
+  // The watch group (issue 6) runs on its own: `make bench-watch` (it alone takes several minutes).
   only: list("BENCH_ONLY", "sqlite,pg,growth"),
   growth: {
     runs: num("BENCH_GROWTH_RUNS", quick ? 10_000 : 100_000),
@@ -69,6 +74,13 @@ const settings = {
     events: list("BENCH_GROWTH_EVENTS", quick ? "5,500" : "5,50,500").map(Number),
     repeats: num("BENCH_GROWTH_REPEATS", quick ? 5 : 15),
     dbs: list("BENCH_GROWTH_DBS", "sqlite"),
+  },
+  watch: {
+    streams: list("BENCH_WATCH_STREAMS", "100,1000").map(Number),
+    seconds: num("BENCH_WATCH_SECONDS", 5),
+    intervalMs: num("BENCH_WATCH_INTERVAL_MS", 10),
+    openSeconds: 30,
+    drainSeconds: num("BENCH_WATCH_DRAIN_SECONDS", 30),
   },
   portNodeArgs: (env.BENCH_PORT_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
   idleSettleMs: 1000,
@@ -79,7 +91,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 // --- servers ------------------------------------------------------------------------
 
 /** cmp-*: the build named by BENCH_COMPARE_ENTRY, run in the same pairs (before/after figures). */
-type ServerKind = "B0" | "B1" | "B2" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
+type ServerKind = "B0" | "B1" | "B2" | "fanout" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
 const COMPARE_ENTRY = process.env.BENCH_COMPARE_ENTRY ? resolve(process.env.BENCH_COMPARE_ENTRY) : undefined;
 const isPort = (kind: ServerKind) => kind.startsWith("port") || kind.startsWith("cmp");
 
@@ -212,6 +224,84 @@ async function measureServer(pair: number, kind: ServerKind, phases: PhaseSpec[]
   }
 }
 
+/** One watch measurement: a fresh server, `streams` WatchRuns streams, CreateRun every interval. */
+interface WatchRun extends WatchResult {
+  pair: number;
+  server: ServerKind;
+}
+
+async function measureWatch(pair: number, kind: ServerKind, streams: number): Promise<WatchRun> {
+  const { server, cleanup } = await startKind(kind);
+  try {
+    await sleep(settings.idleSettleMs);
+    const r = await runWatch({
+      baseUrl: server.baseUrl,
+      pid: server.pid,
+      streams,
+      seconds: settings.watch.seconds,
+      intervalMs: settings.watch.intervalMs,
+      openSeconds: settings.watch.openSeconds,
+      drainSeconds: settings.watch.drainSeconds,
+      nextRunName: runNamer(`${serial.toString(36)}w`),
+    });
+    log(
+      `  pair ${pair + 1} ${kind.padEnd(11)} watch×${String(streams).padEnd(4)} delivered min ${(r.minDeliveredShare * 100).toFixed(1)}% of ${r.created} runs  ` +
+        `${r.msgsPerSec.toFixed(0)} msg/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  RSS ${r.rssBeforeMb.toFixed(0)} → ${r.serverPeakRssMb.toFixed(0)} MiB  ` +
+        `open ${r.streamsOpen}/${streams} in ${r.openMs.toFixed(0)} ms  errors ${r.createErrors}+${r.streamErrors}` + (r.firstError ? `  (${r.firstError})` : ""),
+    );
+    return { pair, server: kind, ...r };
+  } finally {
+    await cleanup();
+  }
+}
+
+type WatchMetric = "msgsPerSec" | "p50Ms" | "p99Ms" | "rssBeforeMb" | "serverPeakRssMb" | "minDeliveredShare";
+
+/** The watch rows of one stream count: port-sqlite ÷ fanout per pair (the delivered share absolute). */
+function watchRows(watch: WatchRun[], streams: number, skipped: string | undefined): RowResult[] {
+  const specs: { id: string; label: string; metric: WatchMetric }[] = [
+    { id: `watch-${streams}-msgs`, label: `WatchRuns ×${streams}, CreateRun every ${settings.watch.intervalMs} ms: stream msgs/s`, metric: "msgsPerSec" },
+    { id: `watch-${streams}-p50`, label: "same: create→receive p50", metric: "p50Ms" },
+    { id: `watch-${streams}-p99`, label: "same: create→receive p99", metric: "p99Ms" },
+    { id: `watch-${streams}-rss-before`, label: "same: server RSS before the streams", metric: "rssBeforeMb" },
+    { id: `watch-${streams}-rss-peak`, label: "same: server RSS at peak", metric: "serverPeakRssMb" },
+    { id: `watch-${streams}-share`, label: "same: updates delivered (min over streams)", metric: "minDeliveredShare" },
+  ];
+  return specs.map((spec) => {
+    const share = spec.metric === "minDeliveredShare";
+    const row: RowResult = { id: spec.id, label: spec.label, baseline: "fanout", target: share ? "= 100%" : "-", baseMedian: NaN, portMedian: NaN, ratios: [], ratio: NaN, errors: 0, status: "SKIP", note: skipped };
+    if (skipped) return row;
+    const baseValues: number[] = [];
+    const portValues: number[] = [];
+    for (const pair of [...new Set(watch.map((w) => w.pair))].sort((a, b) => a - b)) {
+      const b = watch.find((w) => w.pair === pair && w.server === "fanout" && w.streams === streams);
+      const p = watch.find((w) => w.pair === pair && w.server === "port-sqlite" && w.streams === streams);
+      if (p) {
+        row.errors += p.createErrors + p.streamErrors;
+        portValues.push(share ? p[spec.metric] * 100 : p[spec.metric]);
+      }
+      if (b) {
+        row.errors += b.createErrors + b.streamErrors;
+        baseValues.push(share ? b[spec.metric] * 100 : b[spec.metric]);
+      }
+      // a baseline p50 ≤ 0 (the message beat the CreateRun response) has no meaningful ratio
+      if (b && p) row.ratios.push(share ? round(p[spec.metric] * 100, 3) : b[spec.metric] > 0 ? round(p[spec.metric] / b[spec.metric], 3) : NaN);
+    }
+    if (portValues.length === 0) return { ...row, note: "no measurements" };
+    row.baseMedian = round(median(baseValues), 2);
+    row.portMedian = round(median(portValues), 2);
+    if (share) {
+      // absolute: the worst pair's share, in %
+      row.ratio = round(Math.min(...portValues), 3);
+      row.status = row.ratio >= 100 && row.errors === 0 ? "PASS" : "FAIL";
+    } else {
+      row.ratio = round(median(row.ratios), 3);
+      row.status = "INFO";
+    }
+    return row;
+  });
+}
+
 // --- rows --------------------------------------------------------------------------
 
 type Metric = "rps" | "p50Ms" | "p99Ms" | "serverPeakRssMb" | "idleRssMb";
@@ -251,7 +341,7 @@ interface RowResult {
   ratios: number[];
   ratio: number;
   errors: number;
-  status: "PASS" | "FAIL" | "SKIP";
+  status: "PASS" | "FAIL" | "SKIP" | "INFO";
   note?: string;
 }
 
@@ -329,6 +419,8 @@ function table(headers: string[], rows: string[][]): string {
 }
 
 function unitOf(id: string): string {
+  if (id.includes("msgs")) return "msg/s";
+  if (id.includes("share")) return "%";
   if (id.includes("rps")) return "req/s";
   if (id.includes("rss")) return "MiB";
   return "ms";
@@ -373,6 +465,7 @@ async function main(): Promise<void> {
 
   const runs: ServerRun[] = [];
   const growth: GrowthResult[] = [];
+  const watch: WatchRun[] = [];
   try {
     for (let pair = 0; pair < settings.pairs; pair++) {
       // Alternate the order (baseline, port, port, baseline, …) so drift cancels.
@@ -386,6 +479,15 @@ async function main(): Promise<void> {
         const ports: ServerKind[] = COMPARE_ENTRY ? ["port-pg", "cmp-pg"] : ["port-pg"];
         const order: ServerKind[] = portFirst ? [...ports.reverse(), "B2"] : ["B2", ...ports];
         for (const kind of order.filter(wanted)) runs.push(await measureServer(pair, kind, PG_PHASES));
+      }
+    }
+
+    if (settings.only.includes("watch")) {
+      for (let pair = 0; pair < settings.pairs; pair++) {
+        for (const streams of settings.watch.streams) {
+          const order: ServerKind[] = pair % 2 === 1 ? ["port-sqlite", "fanout"] : ["fanout", "port-sqlite"];
+          for (const kind of order.filter(wanted)) watch.push(await measureWatch(pair, kind, streams));
+        }
       }
     }
 
@@ -426,6 +528,7 @@ async function main(): Promise<void> {
     ),
   );
   rows.push(listRunsRow(growth, settings.only.includes("growth") ? undefined : "not run (BENCH_ONLY)"));
+  for (const streams of settings.watch.streams) rows.push(...watchRows(watch, streams, settings.only.includes("watch") ? undefined : "not run (BENCH_ONLY)"));
   const compareRows: RowResult[] = COMPARE_ENTRY
     ? ROWS.map((spec) => evaluate({ ...spec, port: spec.port === "port-pg" ? "cmp-pg" : "cmp-sqlite" }, runs, !settings.only.includes(spec.group) ? "not run" : undefined))
     : [];
@@ -482,6 +585,7 @@ async function main(): Promise<void> {
         ...(COMPARE_ENTRY ? { compare: { entry: COMPARE_ENTRY, rows: compareRows } } : {}),
         growth,
         runs,
+        watch,
       },
       null,
       2,
@@ -490,7 +594,7 @@ async function main(): Promise<void> {
   const failed = rows.filter((r) => r.status === "FAIL").length;
   log("");
   if (failed > 0 && env.BENCH_STRICT === "1") process.exitCode = 1;
-  log(`${rows.filter((r) => r.status === "PASS").length} PASS, ${failed} FAIL, ${rows.filter((r) => r.status === "SKIP").length} SKIP — ${file.startsWith(ROOT) ? file.slice(ROOT.length + 1) : file} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);
+  log(`${rows.filter((r) => r.status === "PASS").length} PASS, ${failed} FAIL, ${rows.filter((r) => r.status === "SKIP").length} SKIP, ${rows.filter((r) => r.status === "INFO").length} INFO — ${file.startsWith(ROOT) ? file.slice(ROOT.length + 1) : file} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s)`);
 }
 
 await main();

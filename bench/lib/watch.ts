@@ -1,0 +1,226 @@
+/**
+ * The watch load: `streams` RunService.WatchRuns streams (project flytesnacks,
+ * domain development) on ONE HTTP/2 connection, while CreateRun is called
+ * every `intervalMs` for `seconds` (unique run names, the bench's request).
+ *
+ * Before the measured window a sentinel run is created and the driver waits
+ * until every stream has seen it (so every stream is subscribed). After the
+ * window it waits (up to `drainSeconds`) until every stream has seen every
+ * created run. Reported: the minimum over streams of the share of created
+ * runs the stream saw, create→receive latency (CreateRun response → the
+ * first message on a stream carrying that run, over all streams; negative
+ * when the message beat the response, kept as is), stream messages per
+ * second, and the server's RSS before the streams, with the streams open,
+ * and at peak.
+ */
+import { setMaxListeners } from "node:events";
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { RunService, WatchRunsRequestSchema } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { rssKb, rssSampler } from "./proc.js";
+import { createRunRequest, DOMAIN, PROJECT } from "./request.js";
+import { quantile } from "./stats.js";
+
+export interface WatchOptions {
+  baseUrl: string;
+  pid: number;
+  streams: number;
+  seconds: number;
+  intervalMs: number;
+  /** Longest wait for the streams to open (sentinel seen) and to catch up after the window. */
+  openSeconds: number;
+  drainSeconds: number;
+  nextRunName: () => string;
+}
+
+export interface WatchResult {
+  streams: number;
+  /** Streams that saw the sentinel (were subscribed) before the window. */
+  streamsOpen: number;
+  openMs: number;
+  created: number;
+  createErrors: number;
+  streamErrors: number;
+  firstError?: string;
+  /** Minimum / median over streams of distinct created runs seen ÷ created. */
+  minDeliveredShare: number;
+  medianDeliveredShare: number;
+  /** ms from the first CreateRun to the moment every stream had seen every run (or the drain timed out). */
+  windowMs: number;
+  drainMs: number;
+  messages: number;
+  /** Run items across all messages (a message may carry several runs; a run may come more than once). */
+  runItems: number;
+  msgsPerSec: number;
+  runItemsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  createP50Ms: number;
+  rssBeforeMb: number;
+  rssStreamsOpenMb: number;
+  serverPeakRssMb: number;
+}
+
+export async function runWatch(o: WatchOptions): Promise<WatchResult> {
+  const rssBeforeMb = rssKb(o.pid) / 1024;
+  const rss = rssSampler(o.pid);
+  const sessionManager = new Http2SessionManager(o.baseUrl);
+  const transport = createConnectTransport({ baseUrl: o.baseUrl, httpVersion: "2", useBinaryFormat: true, sessionManager });
+  const client = createClient(RunService, transport);
+  const abort = new AbortController();
+  setMaxListeners(o.streams + 16, abort.signal);
+
+  let counting = false;
+  let messages = 0;
+  let runItems = 0;
+  let streamErrors = 0;
+  let firstError: string | undefined;
+  /** Per stream: run name → first receive time (performance.now()). */
+  const seen: Map<string, number>[] = [];
+  let sentinelName = "";
+  let sentinelSeen = 0;
+  /** Called whenever a stream sees a run for the first time. */
+  let onNewSeen = () => {};
+
+  const req = create(WatchRunsRequestSchema, {
+    target: { case: "projectId", value: { organization: "o", name: PROJECT, domain: DOMAIN } },
+  });
+  const consume = async (i: number) => {
+    const mine = new Map<string, number>();
+    seen[i] = mine;
+    try {
+      for await (const msg of client.watchRuns(req, { signal: abort.signal })) {
+        const now = performance.now();
+        if (counting) {
+          messages++;
+          runItems += msg.runs.length;
+        }
+        for (const run of msg.runs) {
+          const name = run.action?.id?.run?.name ?? "";
+          if (mine.has(name)) continue;
+          mine.set(name, now);
+          if (name === sentinelName) sentinelSeen++;
+          onNewSeen();
+        }
+      }
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      streamErrors++;
+      firstError ??= `stream: ${(error as Error).message}`;
+    }
+  };
+
+  const waitUntil = (cond: () => boolean, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (cond()) return resolve(true);
+      const timer = setTimeout(() => {
+        onNewSeen = () => {};
+        resolve(cond());
+      }, ms);
+      onNewSeen = () => {
+        if (!cond()) return;
+        clearTimeout(timer);
+        onNewSeen = () => {};
+        resolve(true);
+      };
+    });
+
+  const consumers = Array.from({ length: o.streams }, (_, i) => consume(i));
+  try {
+    // Every stream subscribed: each has seen a run created after it was opened.
+    const tOpen = performance.now();
+    sentinelName = o.nextRunName();
+    let createErrors = 0;
+    try {
+      await client.createRun(createRunRequest(sentinelName), { timeoutMs: 30_000 });
+    } catch (error) {
+      createErrors++;
+      firstError ??= `create: ${(error as Error).message}`;
+    }
+    await waitUntil(() => sentinelSeen >= o.streams, o.openSeconds * 1000);
+    const streamsOpen = sentinelSeen;
+    const openMs = performance.now() - tOpen;
+    const rssStreamsOpenMb = rssKb(o.pid) / 1024;
+
+    // The window: one CreateRun every intervalMs, not waiting for the previous one.
+    const created = new Map<string, number>(); // name → CreateRun response time
+    const createLatencies: number[] = [];
+    const calls: Promise<void>[] = [];
+    counting = true;
+    const t0 = performance.now();
+    const total = Math.round((o.seconds * 1000) / o.intervalMs);
+    for (let i = 0; i < total; i++) {
+      const due = t0 + i * o.intervalMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const name = o.nextRunName();
+      const start = performance.now();
+      calls.push(
+        client.createRun(createRunRequest(name), { timeoutMs: 30_000 }).then(
+          () => {
+            const t = performance.now();
+            created.set(name, t);
+            createLatencies.push(t - start);
+          },
+          (error) => {
+            createErrors++;
+            firstError ??= `create: ${(error as Error).message}`;
+          },
+        ),
+      );
+    }
+    await Promise.all(calls);
+    const tCreated = performance.now();
+    const names = [...created.keys()];
+    const allSeen = () => seen.every((m) => names.every((n) => m.has(n)));
+    // Checking every stream × every run on each new sighting is quadratic: poll instead.
+    const drainEnd = tCreated + o.drainSeconds * 1000;
+    while (!allSeen() && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
+    // the last run first seen anywhere ends the window
+    let last = tCreated;
+    for (const m of seen) for (const n of names) { const t = m.get(n); if (t !== undefined && t > last) last = t; }
+    const windowMs = last - t0;
+    counting = false;
+
+    const shares = seen.map((m) => (names.length ? names.filter((n) => m.has(n)).length / names.length : NaN)).sort((a, b) => a - b);
+    const latencies: number[] = [];
+    for (const m of seen) {
+      for (const [n, tResp] of created) {
+        const t = m.get(n);
+        if (t !== undefined) latencies.push(t - tResp);
+      }
+    }
+    const peakKb = rss.stop();
+    return {
+      streams: o.streams,
+      streamsOpen,
+      openMs,
+      created: created.size,
+      createErrors,
+      streamErrors,
+      firstError,
+      minDeliveredShare: shares[0] ?? NaN,
+      medianDeliveredShare: shares[shares.length >> 1] ?? NaN,
+      windowMs,
+      drainMs: performance.now() - tCreated,
+      messages,
+      runItems,
+      msgsPerSec: messages / (windowMs / 1000),
+      runItemsPerSec: runItems / (windowMs / 1000),
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      maxMs: quantile(latencies, 1),
+      createP50Ms: quantile(createLatencies, 0.5),
+      rssBeforeMb,
+      rssStreamsOpenMb,
+      serverPeakRssMb: peakKb / 1024,
+    };
+  } finally {
+    rss.stop();
+    abort.abort();
+    await Promise.allSettled(consumers);
+    sessionManager.abort();
+  }
+}
