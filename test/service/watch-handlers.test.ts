@@ -165,6 +165,63 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     await s.close();
   });
 
+  it("many WatchRuns streams woken by one change read the run once, and each gets its newest state", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    let reads = 0;
+    const spy: ActionRepo = {
+      ...repo.actions,
+      getRun: (key: RunKey) => {
+        reads++;
+        return repo.actions.getRun(key);
+      },
+    };
+    const h = handlers({}, spy);
+    const { ctx, abort } = context();
+    const req = create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } });
+    const streams = Array.from({ length: 20 }, () => open(h.watchRuns!(req, ctx)));
+    for (const s of streams) await s.next(); // snapshots
+    const phaseOf = (m: WatchRunsResponse | undefined) => m?.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase;
+
+    await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
+    const first = await Promise.all(streams.map((s) => s.next()));
+    expect(first.map(phaseOf)).toEqual(streams.map(() => ActionPhase.RUNNING));
+    expect(reads).toBe(1);
+
+    // A later change is never answered from the earlier read.
+    await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.SUCCEEDED, attempts: 1, cacheStatus: 0 });
+    const second = await Promise.all(streams.map((s) => s.next()));
+    expect(second.map(phaseOf)).toEqual(streams.map(() => ActionPhase.SUCCEEDED));
+    expect(reads).toBe(2);
+    abort();
+    await Promise.all(streams.map((s) => s.close()));
+    expect(bus.subscriberCount()).toBe(0);
+  });
+
+  it("many WatchActions streams of one run read each changed action once", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    await repo.actions.createAction(taskRow(run, "b", "a0"));
+    let reads = 0;
+    const spy: ActionRepo = {
+      ...repo.actions,
+      getAction: (key) => {
+        reads++;
+        return repo.actions.getAction(key);
+      },
+    };
+    const h = handlers({}, spy);
+    const { ctx, abort } = context();
+    const streams = Array.from({ length: 10 }, () => open(h.watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx)));
+    for (const s of streams) await s.next();
+    await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "b" }, { phase: ActionPhase.FAILED, attempts: 1, cacheStatus: 0 });
+    const got = await Promise.all(streams.map(async (s) => latest([(await s.next()) as WatchActionsResponse]).get("b")?.action?.status?.phase));
+    expect(got).toEqual(streams.map(() => ActionPhase.FAILED));
+    expect(reads).toBe(1);
+    abort();
+    await Promise.all(streams.map((s) => s.close()));
+  });
+
   it("WatchRuns resync re-reads the runs changed since the gap (with margin)", async () => {
     const run = newRun();
     await repo.actions.createAction(taskRow(run, "a0", null));

@@ -6,11 +6,12 @@
 import { create } from "@bufbuild/protobuf";
 import { WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { NotFoundError } from "../../repository/errors.js";
-import type { RunKey } from "../../repository/interfaces/action.js";
+import type { ActionKey, RunKey } from "../../repository/interfaces/action.js";
 import type { ActionRow } from "../../repository/schema/index.js";
 import { compareCreated, parseActionFilters, RunStateManager } from "../run-state/index.js";
 import { runKeyOf, type RunServiceHandlers } from "./index.js";
 import { nodeUpdateToEnrichedAction } from "./watch-convert.js";
+import { SharedReads } from "./watch-shared-reads.js";
 import { chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
 /** The columns a write changes; equal fingerprints mean "nothing new to show". */
@@ -100,14 +101,25 @@ async function* relist(
 
 export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "watchActions"> {
   const opts = watchOptions(deps);
+  // Shared by all WatchActions streams of this server: one read per changed action.
+  const reads = new SharedReads<ActionRow | undefined>();
+  const readAction = async (key: ActionKey): Promise<ActionRow | undefined> => {
+    try {
+      return await deps.actions.getAction(key);
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  };
   return {
     async *watchActions(req, ctx) {
       const run = runKeyOf(req.runId);
       const feed = new ActionTreeFeed(run, new RunStateManager(parseActionFilters(req.filter)), opts.maxItemsPerMessage);
       // Subscribed before the first read: nothing written meanwhile is missed.
-      const sub = subscribeInbox<string>(deps, opts, (e) =>
+      const runPrefix = `${run.project}\n${run.domain}\n${run.run}\n`;
+      const sub = subscribeInbox<{ action: string; seenAt: number }>(deps, opts, (e) =>
         e.kind === "action" && e.project === run.project && e.domain === run.domain && e.run === run.run
-          ? { key: e.action, value: e.action }
+          ? { key: e.action, value: { action: e.action, seenAt: reads.tick() } }
           : undefined,
       );
       try {
@@ -118,14 +130,9 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
             yield* relist(deps, feed, opts, ctx.signal);
             continue;
           }
-          const rows = await mapLimit(batch.items, opts.readConcurrency, async (action) => {
-            try {
-              return await deps.actions.getAction({ ...run, action });
-            } catch (error) {
-              if (error instanceof NotFoundError) return undefined;
-              throw error;
-            }
-          });
+          const rows = await mapLimit(batch.items, opts.readConcurrency, ({ action, seenAt }) =>
+            reads.get(runPrefix + action, seenAt, () => readAction({ ...run, action })),
+          );
           if (ctx.signal.aborted) return;
           yield* feed.apply(rows.filter((r): r is ActionRow => r !== undefined));
         }

@@ -4,6 +4,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Run } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { WatchRunsResponseSchema, type WatchRunsRequest, type WatchRunsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { NotFoundError } from "../../repository/errors.js";
 import type { RunKey, RunScope } from "../../repository/interfaces/action.js";
@@ -12,6 +13,7 @@ import type { ActionRow } from "../../repository/schema/index.js";
 import { fromEpochMicros } from "../../repository/timestamps.js";
 import { runRowToRun } from "../../repository/transformers/action.js";
 import type { RunServiceHandlers } from "./index.js";
+import { SharedReads } from "./watch-shared-reads.js";
 import { chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
 /** The runs a WatchRuns request covers. */
@@ -63,8 +65,20 @@ export function watchRunsTarget(req: WatchRunsRequest): WatchRunsTarget {
   }
 }
 
-function runsMessages(rows: readonly ActionRow[], opts: Pick<WatchOptions, "maxItemsPerMessage">): WatchRunsResponse[] {
-  return chunk(rows.map(runRowToRun), opts.maxItemsPerMessage).map((runs) => create(WatchRunsResponseSchema, { runs }));
+function runsMessages(runs: readonly Run[], opts: Pick<WatchOptions, "maxItemsPerMessage">): WatchRunsResponse[] {
+  return chunk(runs, opts.maxItemsPerMessage).map((part) => create(WatchRunsResponseSchema, { runs: part }));
+}
+
+/** A changed run as re-read once for all streams: its row (for the target check) and its message form. */
+interface ReadRun {
+  row: ActionRow;
+  run: Run;
+}
+
+/** A run event as one stream recorded it: which run, and when (SharedReads clock). */
+interface SeenRun {
+  key: RunKey;
+  seenAt: number;
 }
 
 /** The runs of the target changed since `sinceMs` (updated_at order), a page at a time. */
@@ -86,27 +100,43 @@ async function* runsUpdatedSince(
       filters,
       sort: [{ column: "updated_at", direction: "asc" }],
     });
-    yield* runsMessages(page.rows, opts);
+    yield* runsMessages(page.rows.map(runRowToRun), opts);
     token = page.nextToken;
   } while (token !== "");
 }
 
+const runId = (k: RunKey): string => `${k.project}\n${k.domain}\n${k.run}`;
+
 export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "watchRuns"> {
   const opts = watchOptions(deps);
   const log = deps.logger;
+  // Shared by all WatchRuns streams of this server: one read per changed run.
+  const reads = new SharedReads<ReadRun | undefined>();
+  const readRun = async (key: RunKey): Promise<ReadRun | undefined> => {
+    try {
+      const row = await deps.actions.getRun(key);
+      return { row, run: runRowToRun(row) };
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        log.debug({ run: key }, "WatchRuns: changed run not found");
+        return undefined;
+      }
+      throw error;
+    }
+  };
 
   const snapshot = async (target: WatchRunsTarget): Promise<WatchRunsResponse[]> => {
     const page = await deps.actions.listRuns(target.scope, { limit: opts.runsSnapshotSize, token: "", filters: [], sort: [] });
-    return runsMessages(page.rows, opts);
+    return runsMessages(page.rows.map(runRowToRun), opts);
   };
 
   return {
     async *watchRuns(req, ctx) {
       const target = watchRunsTarget(req);
-      const sub = subscribeInbox<RunKey>(deps, opts, (e) => {
+      const sub = subscribeInbox<SeenRun>(deps, opts, (e) => {
         if (e.kind !== "run") return undefined;
         const key: RunKey = { project: e.project, domain: e.domain, run: e.run };
-        return target.mayMatch(key) ? { key: `${e.project}\n${e.domain}\n${e.run}`, value: key } : undefined;
+        return target.mayMatch(key) ? { key: runId(key), value: { key, seenAt: reads.tick() } } : undefined;
       });
       try {
         yield* await snapshot(target);
@@ -119,22 +149,14 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
               yield* runsUpdatedSince(deps, target, batch.resyncSinceMs - opts.resyncMarginMs, opts, ctx.signal);
             }
           }
-          const rows = await mapLimit(batch.items, opts.readConcurrency, async (key) => {
-            try {
-              return await deps.actions.getRun(key);
-            } catch (error) {
-              if (error instanceof NotFoundError) {
-                log.debug({ run: key }, "WatchRuns: changed run not found");
-                return undefined;
-              }
-              throw error;
-            }
-          });
-          if (ctx.signal.aborted) return;
-          yield* runsMessages(
-            rows.filter((r): r is ActionRow => r !== undefined && target.matches(r)),
-            opts,
+          // All streams woken by the same events ask at once: one read each, shared.
+          const read = await mapLimit(batch.items, opts.readConcurrency, (seen) =>
+            reads.get(runId(seen.key), seen.seenAt, () => readRun(seen.key)),
           );
+          if (ctx.signal.aborted) return;
+          const runs: Run[] = [];
+          for (const r of read) if (r !== undefined && target.matches(r.row)) runs.push(r.run);
+          yield* runsMessages(runs, opts);
         }
       } finally {
         sub.close();
