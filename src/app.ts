@@ -81,6 +81,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const db = await openDatabase(config.database, dbLogger);
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
+  let closeActionsClient: (() => void) | undefined;
   let pgBus: PostgresBus | undefined;
   let enqueueRetrier: EnqueueRetrier | undefined;
   let triggerScheduler: TriggerScheduler | undefined;
@@ -104,7 +105,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       closeBlobStore = () => built.close();
       blobStore = built;
     }
-    const actionsClient = opts.actionsClient ?? createActionsClient({ baseUrl: config.runs.actionsServiceUrl });
+    const ownClient = opts.actionsClient ? undefined : createActionsClient({ baseUrl: config.runs.actionsServiceUrl });
+    closeActionsClient = () => ownClient?.close?.();
+    const actionsClient = opts.actionsClient ?? ownClient!;
     const reconciler = createAbortReconciler({
       actions: repository.actions,
       client: actionsClient,
@@ -230,6 +233,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           await scheduler?.stop();
           await retrier.stop({ graceMs: closeOpts?.graceMs });
           await reconciler.stop({ graceMs: closeOpts?.graceMs });
+          closeActionsClient?.();
           closeBlobStore?.();
           await pgBus?.close();
           await db.close();
@@ -242,6 +246,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await triggerScheduler?.stop().catch(() => undefined);
     await enqueueRetrier?.stop({ graceMs: 0 }).catch(() => undefined);
     await abortReconciler?.stop({ graceMs: 0 }).catch(() => undefined);
+    closeActionsClient?.();
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);
     await db.close().catch(() => undefined);

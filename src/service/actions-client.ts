@@ -5,7 +5,8 @@
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { connect as connectH2 } from "node:http2";
 import {
   ActionsService,
   type AbortRequestSchema,
@@ -25,31 +26,94 @@ export interface ActionsClient {
   enqueue(req: EnqueueRequestInit, opts?: CallOptions): Promise<void>;
   /** Resolves when the abort was accepted; rejects with a ConnectError otherwise. */
   abort(req: AbortRequestInit, opts?: CallOptions): Promise<void>;
+  /** Closes open connections (shutdown); calls after it fail. */
+  close?(): void;
 }
 
 export interface ActionsClientOptions {
   /** runs.actionsServiceUrl */
   baseUrl: string;
-  /** "1.1" works against h2c and HTTP/1.1 servers alike. */
-  httpVersion?: "1.1" | "2";
+  /**
+   * "1.1" works against h2c and HTTP/1.1 servers alike; "2" needs an HTTP/2
+   * server. "auto" (the default) uses HTTP/2 for an http:// executor that
+   * answers an HTTP/2 connection preface (h2c, as the Go services serve), and
+   * HTTP/1.1 otherwise (any https:// URL, or a server that does not).
+   */
+  httpVersion?: "1.1" | "2" | "auto";
+  /** "auto": how long the h2c check waits for the server's answer (ms); default 2 s. */
+  probeTimeoutMs?: number;
   /** Per-call deadline (ms); default 10 s, so a hung executor cannot hang CreateRun. */
   timeoutMs?: number;
 }
 
-export function createActionsClient(opts: ActionsClientOptions): ActionsClient {
-  const transport = createConnectTransport({
-    baseUrl: opts.baseUrl,
-    httpVersion: opts.httpVersion ?? "1.1",
-    useBinaryFormat: true,
+/**
+ * Whether the server at `baseUrl` speaks HTTP/2 over cleartext: it answers
+ * the client preface with its SETTINGS. false when it answers otherwise;
+ * undefined when it could not be reached (ask again later).
+ */
+export function probeH2c(baseUrl: string, timeoutMs: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const session = connectH2(baseUrl);
+    const finish = (result: boolean | undefined) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    session.once("remoteSettings", () => finish(true));
+    session.once("error", (error: NodeJS.ErrnoException) => {
+      const unreachable = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"];
+      finish(unreachable.includes(error.code ?? "") ? undefined : false);
+    });
+    session.once("close", () => finish(false));
   });
-  const client = createClient(ActionsService, transport);
+}
+
+type Client = ReturnType<typeof createClient<typeof ActionsService>>;
+
+function http1Client(baseUrl: string): Client {
+  return createClient(ActionsService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
+}
+
+function http2Client(sessions: Http2SessionManager): Client {
+  return createClient(ActionsService, createConnectTransport({ baseUrl: sessions.authority, httpVersion: "2", sessionManager: sessions, useBinaryFormat: true }));
+}
+
+export function createActionsClient(opts: ActionsClientOptions): ActionsClient {
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const version = opts.httpVersion ?? "auto";
+  const http1 = http1Client(opts.baseUrl);
+  let sessions: Http2SessionManager | undefined;
+  const http2 = () => http2Client((sessions ??= new Http2SessionManager(opts.baseUrl)));
+  let pick: () => Promise<Client>;
+  if (version !== "auto") {
+    const fixed = version === "2" ? http2() : http1;
+    pick = () => Promise.resolve(fixed);
+  } else if (!opts.baseUrl.startsWith("http://")) {
+    pick = () => Promise.resolve(http1);
+  } else {
+    // Decided once, on the first call; asked again while the server is unreachable.
+    let decided: Promise<Client> | undefined;
+    pick = () => {
+      decided ??= probeH2c(opts.baseUrl, opts.probeTimeoutMs ?? 2000).then((h2) => {
+        if (h2 === undefined) decided = undefined;
+        return h2 ? http2() : http1;
+      });
+      return decided;
+    };
+  }
   return {
     async enqueue(req, callOpts) {
-      await client.enqueue(req, { timeoutMs, signal: callOpts?.signal });
+      await (await pick()).enqueue(req, { timeoutMs, signal: callOpts?.signal });
     },
     async abort(req, callOpts) {
-      await client.abort(req, { timeoutMs, signal: callOpts?.signal });
+      await (await pick()).abort(req, { timeoutMs, signal: callOpts?.signal });
+    },
+    close() {
+      sessions?.abort();
     },
   };
 }

@@ -5,7 +5,9 @@
  *
  * 1. records the request in `pending_enqueues` (claimed by this attempt for
  *    `leaseMs`) before calling the executor,
- * 2. deletes the record when the executor accepts it (or already has it),
+ * 2. deletes the record when the executor accepts it (or already has it);
+ *    records and deletions of concurrent calls are grouped into one
+ *    statement each (src/util/batcher.ts),
  * 3. otherwise leaves it with its next attempt time and rethrows, so
  *    CreateRun logs the failure and still answers as before.
  *
@@ -28,8 +30,9 @@ import { EnqueueRequestSchema, type EnqueueRequest } from "#gen/flyteidl2/action
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { NotFoundError } from "../repository/errors.js";
 import type { ActionKey, ActionRepo } from "../repository/interfaces/action.js";
-import type { PendingEnqueueRepo } from "../repository/interfaces/pending-enqueue.js";
+import type { PendingEnqueueRecord, PendingEnqueueRepo } from "../repository/interfaces/pending-enqueue.js";
 import { fromEpochMicros, toEpochMicros, type Timestamp } from "../repository/timestamps.js";
+import { createBatcher } from "../util/batcher.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { ActionsClient, EnqueueRequestInit } from "./actions-client.js";
 import { fullJitterDelay, realTimers, type Timers } from "./backoff.js";
@@ -316,6 +319,13 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
     }, scanIntervalMs);
   }
 
+  // CreateRun's record and removal go through batchers: concurrent calls share one statement.
+  const recordBatch = createBatcher<PendingEnqueueRecord>((records) => {
+    const byKey = new Map(records.map((r) => [keyString(r.key), r]));
+    return pending.recordMany([...byKey.values()]);
+  });
+  const removeBatch = createBatcher<ActionKey>((keys) => pending.removeMany(keys));
+
   const durableClient: ActionsClient = {
     abort: (req, opts) => inner.abort(req, opts),
 
@@ -326,7 +336,7 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
       const id = keyString(key);
       let recorded = true;
       try {
-        await pending.record(key, toBinary(EnqueueRequestSchema, request), at(clock.nowMs() + leaseMs));
+        await recordBatch.add({ key, request: toBinary(EnqueueRequestSchema, request), leaseUntil: at(clock.nowMs() + leaseMs) });
       } catch (error) {
         recorded = false;
         log.error({ action: id, err: describe(error) }, "failed to record the pending enqueue; a failure now will not be retried");
@@ -343,7 +353,7 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
       }
       if (recorded) {
         try {
-          await pending.remove(key);
+          await removeBatch.add(key);
         } catch (error) {
           // Left behind: a later retry finds the run picked up (or re-sends it, which the executor tolerates).
           log.warn({ action: id, err: describe(error) }, "failed to remove the pending enqueue record after success");

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   BlobNotFoundError,
@@ -64,7 +64,7 @@ function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
-/** Objects as files on the local disk; writes are atomic (temp file, then rename). */
+/** Objects as files on the local disk; writes are atomic (temp file, then rename), not fsynced. */
 export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore {
   const storeLimit = opts.maxBytes ?? 0;
   const toPath = (uri: string) => filePathFromUri(uri, opts.containerRoot);
@@ -76,13 +76,10 @@ export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore 
       const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
       try {
         await mkdir(dir, { recursive: true });
-        const handle = await open(temp, "wx");
-        try {
-          await handle.writeFile(data);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        // No fsync, as the reference's local store: the database commits
+        // without one too (WAL, synchronous=NORMAL), and the rename alone
+        // keeps readers from ever seeing a partial object.
+        await writeFile(temp, data, { flag: "wx" });
         await rename(temp, target);
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { create, createFileRegistry, createRegistry, type DescMessage } from "@bufbuild/protobuf";
+import { create, createFileRegistry, fromBinary, createRegistry, type DescMessage } from "@bufbuild/protobuf";
 import {
   anyPack,
   AnySchema,
@@ -15,6 +15,7 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { TaskSpecSchema, TraceSpecSchema } from "#gen/flyteidl2/task/task_definition_pb.js";
+import { TaskSpecStorer } from "../../src/repository/transformers/task-spec.js";
 import {
   commonJsonHash,
   jsonpbValue,
@@ -210,6 +211,25 @@ describe("TaskSpec digest", () => {
     c.documentation = undefined;
     c.defaultInputs = [];
     expect(taskSpecDigest(c)).toBe(taskSpecDigest(a));
+  });
+
+  it("TaskSpecStorer computes a spec's digest once and answers repeats from memory, never mixing specs up", () => {
+    const storer = new TaskSpecStorer(2);
+    const a = storer.toStored(spec());
+    expect(a.digest).toBe(PINNED_TASK_SPEC_DIGEST);
+    expect(fromBinary(TaskSpecSchema, a.spec)).toEqual(spec());
+    expect(storer.toStored(spec()).digest).toBe(PINNED_TASK_SPEC_DIGEST);
+    expect(storer.computed).toBe(1);
+    const other = spec();
+    other.shortName = "other";
+    expect(storer.toStored(other).digest).toBe(taskSpecDigest(other));
+    expect(storer.computed).toBe(2);
+    // Bounded: a third spec pushes the oldest out, which is then computed again (and still right).
+    const third = spec();
+    third.shortName = "third";
+    storer.toStored(third);
+    expect(storer.toStored(spec()).digest).toBe(PINNED_TASK_SPEC_DIGEST);
+    expect(storer.computed).toBe(4);
   });
 
   it("digests an empty TraceSpec like an empty object", () => {

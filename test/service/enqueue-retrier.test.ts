@@ -131,6 +131,51 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
     expect(s.retrier.waiting()).toEqual([]);
   });
 
+  it("groups the records and removals of concurrent Enqueues into one statement each", async () => {
+    const db = await database();
+    const handle = await db.open();
+    const clock = manualClock("2026-03-24T09:00:00.000000Z");
+    const real = createPendingEnqueueRepo(handle, clock);
+    const calls: string[] = [];
+    const pending: PendingEnqueueRepo = {
+      ...real,
+      recordMany: (records) => (calls.push(`record ${records.length}`), real.recordMany(records)),
+      removeMany: (keys) => (calls.push(`remove ${keys.length}`), real.removeMany(keys)),
+    };
+    const executor = fakeExecutor();
+    executor.script((call) => (call === 3 ? unavailable() : undefined));
+    const retrier = createEnqueueRetrier({ ...OPTIONS, pending, actions: createRepository(handle, clock).actions, client: executor.client, logger: quietLogger, clock, timers: manualTimers(clock) });
+    cleanup.push(() => retrier.stop({ graceMs: 0 }));
+    const runs = Array.from({ length: 8 }, (_, i) => `rb${i}`);
+    const results = await Promise.allSettled(
+      runs.map((run) => retrier.client.enqueue({ action: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: run }, name: "a0" } } })),
+    );
+    expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
+    expect(calls).toEqual(["record 8", "remove 7"]);
+    // The one the executor refused stays recorded for its retry.
+    const left = await real.listDue(undefined, 10);
+    expect(left.map((r) => r.run_name)).toEqual([runs[2]]);
+  });
+
+  it("recordMany replaces an existing record and removeMany deletes exactly the keys given", async () => {
+    const db = await database();
+    const handle = await db.open();
+    const clock = manualClock("2026-03-24T09:00:00.000000Z");
+    const pending = createPendingEnqueueRepo(handle, clock);
+    const lease = "2026-03-24T09:01:00.000000Z";
+    await pending.recordMany(["x", "y", "z"].map((run) => ({ key: key(run), request: new Uint8Array([1]), leaseUntil: lease })));
+    const claimed = async () => {
+      const c = await pending.claim(key("x"), "2026-03-24T09:02:00.000000Z", "2026-03-24T09:03:00.000000Z");
+      return c && { request: [...c.request], attempt: c.attempt };
+    };
+    expect(await claimed()).toEqual({ request: [1], attempt: 2 });
+    await pending.recordMany([{ key: key("x"), request: new Uint8Array([2]), leaseUntil: lease }]);
+    expect(await claimed()).toEqual({ request: [2], attempt: 2 });
+    await pending.removeMany([key("x"), key("z"), key("absent")]);
+    expect((await pending.listDue(undefined, 10)).map((r) => r.run_name)).toEqual(["y"]);
+    await pending.removeMany([]);
+  });
+
   it("keeps CreateRun's answer, then retries with full-jitter backoff until the executor accepts", async () => {
     const s = await setup();
     s.retrier.start();

@@ -181,7 +181,7 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     const req = create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } });
     const streams = Array.from({ length: 20 }, () => open(h.watchRuns!(req, ctx)));
     for (const s of streams) await s.next(); // snapshots
-    const phaseOf = (m: WatchRunsResponse | undefined) => m?.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase;
+    const phaseOf = (m: unknown) => (m as WatchRunsResponse | undefined)?.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase;
 
     await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
     const first = await Promise.all(streams.map((s) => s.next()));

@@ -10,9 +10,18 @@ export interface ClaimedEnqueue {
   attempt: number;
 }
 
+/** One request to record: see PendingEnqueueRepo.record. */
+export interface PendingEnqueueRecord {
+  key: ActionKey;
+  /** Binary flyteidl2.actions.EnqueueRequest. */
+  request: Uint8Array;
+  leaseUntil: Timestamp;
+}
+
 /**
  * Enqueue requests not yet accepted by the executor, kept so that they are
- * retried across restarts and replicas. Every method is one statement.
+ * retried across restarts and replicas. Every method is one statement
+ * (removeMany: one per 200 keys).
  */
 export interface PendingEnqueueRepo {
   /**
@@ -21,6 +30,8 @@ export interface PendingEnqueueRepo {
    * its own first attempt, and nobody else picks it up during that attempt.
    */
   record(key: ActionKey, request: Uint8Array, leaseUntil: Timestamp): Promise<void>;
+  /** record() of many requests in one statement (distinct keys). */
+  recordMany(records: readonly PendingEnqueueRecord[]): Promise<void>;
   /**
    * Claims the next attempt when the row is due (next_attempt_at ≤ now):
    * bumps the attempt count and moves next_attempt_at to `leaseUntil`.
@@ -31,6 +42,8 @@ export interface PendingEnqueueRepo {
   reschedule(key: ActionKey, nextAttemptAt: Timestamp, lastError: string): Promise<void>;
   /** Forgets the request (accepted, or no longer wanted). */
   remove(key: ActionKey): Promise<void>;
+  /** remove() of many keys at once. */
+  removeMany(keys: readonly ActionKey[]): Promise<void>;
   /** Rows due at or before `before` (all rows when undefined), earliest first, at most `limit`. */
   listDue(before: Timestamp | undefined, limit: number): Promise<PendingEnqueueRow[]>;
 }

@@ -1,17 +1,22 @@
 /** Kysely implementation of PendingEnqueueRepo over the port's `pending_enqueues` table. */
 import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
-import type { PendingEnqueueRepo } from "../interfaces/pending-enqueue.js";
+import type { ActionKey } from "../interfaces/action.js";
+import type { PendingEnqueueRecord, PendingEnqueueRepo } from "../interfaces/pending-enqueue.js";
+
+/** Keys per DELETE statement of removeMany. */
+const REMOVE_CHUNK = 200;
 
 export function createPendingEnqueueRepo(h: DatabaseHandle, clock: Clock): PendingEnqueueRepo {
   const { db } = h;
 
-  return {
-    async record(key, request, leaseUntil) {
-      const now = clock.now();
-      await db
-        .insertInto("pending_enqueues")
-        .values({
+  const recordMany = async (records: readonly PendingEnqueueRecord[]): Promise<void> => {
+    if (records.length === 0) return;
+    const now = clock.now();
+    await db
+      .insertInto("pending_enqueues")
+      .values(
+        records.map(({ key, request, leaseUntil }) => ({
           project: key.project,
           domain: key.domain,
           run_name: key.run,
@@ -22,18 +27,39 @@ export function createPendingEnqueueRepo(h: DatabaseHandle, clock: Clock): Pendi
           last_error: null,
           created_at: now,
           updated_at: now,
-        })
-        .onConflict((oc) =>
-          oc.columns(["project", "domain", "run_name", "name"]).doUpdateSet({
-            request,
-            attempts: 1,
-            next_attempt_at: leaseUntil,
-            last_error: null,
-            updated_at: now,
-          }),
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["project", "domain", "run_name", "name"]).doUpdateSet((eb) => ({
+          request: eb.ref("excluded.request"),
+          attempts: 1,
+          next_attempt_at: eb.ref("excluded.next_attempt_at"),
+          last_error: null,
+          updated_at: now,
+        })),
+      )
+      .execute();
+  };
+
+  const removeMany = async (keys: readonly ActionKey[]): Promise<void> => {
+    for (let i = 0; i < keys.length; i += REMOVE_CHUNK) {
+      const part = keys.slice(i, i + REMOVE_CHUNK);
+      await db
+        .deleteFrom("pending_enqueues")
+        .where((eb) =>
+          eb.or(
+            part.map((k) =>
+              eb.and([eb("project", "=", k.project), eb("domain", "=", k.domain), eb("run_name", "=", k.run), eb("name", "=", k.action)]),
+            ),
+          ),
         )
         .execute();
-    },
+    }
+  };
+
+  return {
+    record: (key, request, leaseUntil) => recordMany([{ key, request, leaseUntil }]),
+    recordMany,
 
     async claim(key, now, leaseUntil) {
       const row = await db
@@ -60,15 +86,8 @@ export function createPendingEnqueueRepo(h: DatabaseHandle, clock: Clock): Pendi
         .execute();
     },
 
-    async remove(key) {
-      await db
-        .deleteFrom("pending_enqueues")
-        .where("project", "=", key.project)
-        .where("domain", "=", key.domain)
-        .where("run_name", "=", key.run)
-        .where("name", "=", key.action)
-        .execute();
-    },
+    remove: (key) => removeMany([key]),
+    removeMany,
 
     async listDue(before, limit) {
       let qb = db.selectFrom("pending_enqueues").selectAll();

@@ -1,4 +1,5 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createHash } from "node:crypto";
 import { TaskSpecSchema, TraceSpecSchema, type TaskSpec, type TraceSpec } from "#gen/flyteidl2/task/task_definition_pb.js";
 import { taskSpecDigest, traceSpecDigest } from "../digest.js";
 
@@ -10,6 +11,34 @@ export interface StoredSpec {
 
 export function taskSpecToStored(spec: TaskSpec): StoredSpec {
   return { digest: taskSpecDigest(spec), spec: toBinary(TaskSpecSchema, spec) };
+}
+
+/**
+ * taskSpecToStored with a memory: the digest (jsonpb → objecthash, the
+ * costly part) is looked up by a SHA-256 of the spec's binary encoding, so
+ * the runs of one task compute it once. Equal bytes decode to equal specs,
+ * hence equal digests; specs that differ only in encoding (map order,
+ * unknown fields) are simply computed again. Bounded: oldest out first.
+ */
+export class TaskSpecStorer {
+  private readonly digests = new Map<string, string>();
+  /** Digests computed, not remembered (tests, diagnostics). */
+  computed = 0;
+
+  constructor(private readonly maxEntries = 1000) {}
+
+  toStored(spec: TaskSpec): StoredSpec {
+    const bytes = toBinary(TaskSpecSchema, spec);
+    const id = createHash("sha256").update(bytes).digest("base64");
+    let digest = this.digests.get(id);
+    if (digest === undefined) {
+      digest = taskSpecDigest(spec);
+      this.computed++;
+      if (this.digests.size >= this.maxEntries) this.digests.delete(this.digests.keys().next().value as string);
+      this.digests.set(id, digest);
+    }
+    return { digest, spec: bytes };
+  }
 }
 
 export function traceSpecToStored(spec: TraceSpec): StoredSpec {

@@ -21,7 +21,7 @@ import type { RunKey } from "../../repository/interfaces/action.js";
 import type { NewActionRow } from "../../repository/schema/index.js";
 import { runRowToRun } from "../../repository/transformers/action.js";
 import { decodeTaskSpec, taskKeyOf } from "../../repository/transformers/task.js";
-import { taskSpecToStored } from "../../repository/transformers/task-spec.js";
+import { TaskSpecStorer } from "../../repository/transformers/task-spec.js";
 import { triggerKeyOf } from "../../repository/transformers/trigger.js";
 import { requireProject, requireTaskId, requireTriggerName } from "../request-checks.js";
 import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./cache-key.js";
@@ -59,6 +59,7 @@ function runSourceName(source: RunSource): string {
 export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers, "createRun"> {
   const { actions, tasks, taskSpecs, triggers, projects, blobStore, actionsClient, clock } = deps;
   const log = deps.logger.child({ rpc: "CreateRun" });
+  const specStorer = new TaskSpecStorer();
 
   function resolveIdentity(req: CreateRunRequest): RunIdentity {
     const id = req.id;
@@ -143,7 +144,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
   async function storeSpec(spec: TaskSpec, key: RunKey): Promise<string> {
     let stored;
     try {
-      stored = taskSpecToStored(spec);
+      stored = specStorer.toStored(spec);
     } catch (error) {
       throw new ConnectError(`failed to create task spec model: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
     }
