@@ -53,6 +53,7 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       expect(second.row).toEqual(first.row);
       expect(bus.take()).toEqual([]);
       expect(await repo.getRun(RUN)).toEqual(first.row);
+      expect(await repo.findRun(RUN)).toEqual(first.row);
     });
 
     it("a child action notifies action watchers only", async () => {
@@ -134,6 +135,7 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       await expect(repo.getAction(A1)).rejects.toThrow(new NotFoundError("action not found: proj1/domain1/run1/action1"));
       await createChild("action1");
       await expect(repo.getRun(RUN)).rejects.toBeInstanceOf(NotFoundError);
+      expect(await repo.findRun(RUN)).toBeUndefined(); // a child alone is not a run
       expect((await repo.getAction(A1)).name).toBe("action1");
     });
   });

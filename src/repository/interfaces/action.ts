@@ -57,6 +57,8 @@ export interface ActionRepo {
   createAction(row: NewActionRow, opts?: { markTriggered?: { project: string; domain: string; taskName: string; name: string } }): Promise<CreateActionResult>;
   /** The run's root row; NotFoundError ("run not found: p/d/r") when absent. */
   getRun(key: RunKey): Promise<ActionRow>;
+  /** getRun, but undefined instead of NotFoundError when there is no such run. */
+  findRun(key: RunKey): Promise<ActionRow | undefined>;
   /** NotFoundError ("action not found: …") when absent. */
   getAction(key: ActionKey): Promise<ActionRow>;
   listRuns(scope: RunScope, request: PageRequest): Promise<Page<ActionRow>>;

@@ -5,7 +5,7 @@ import type { DatabaseHandle } from "../dialect/index.js";
 import { NotFoundError } from "../errors.js";
 import type { ActionKey, ActionRepo, RunKey, RunScope } from "../interfaces/action.js";
 import { ACTION_COLUMNS, ACTION_KEY_COLUMNS, applyFilters, listScope, paginate, type SortParam } from "../list/index.js";
-import type { ActionsTable, Database } from "../schema/index.js";
+import type { ActionRow, ActionsTable, Database } from "../schema/index.js";
 
 /**
  * Every column of ActionsTable, selected explicitly: the SQLite table has two
@@ -108,20 +108,25 @@ function scopeParts(scope: RunScope): string[] {
 const PAGE_COLUMNS = { ...ACTION_COLUMNS, ...ACTION_KEY_COLUMNS };
 const TIE_BREAK = Object.keys(ACTION_KEY_COLUMNS);
 
-export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" | "getAction" | "listRuns" | "listActions"> {
+export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" | "findRun" | "getAction" | "listRuns" | "listActions"> {
   const { db } = h;
   const selectActions = () => db.selectFrom("actions").select(ACTION_ROW_COLUMNS);
+  const findRun = (key: RunKey): Promise<ActionRow | undefined> =>
+    selectActions()
+      .where("project", "=", key.project)
+      .where("domain", "=", key.domain)
+      .where("run_name", "=", key.run)
+      .where("parent_action_name", "is", null)
+      .orderBy("created_at")
+      .orderBy("name")
+      .limit(1)
+      .executeTakeFirst();
 
   return {
+    findRun,
+
     async getRun(key) {
-      const row = await selectActions()
-        .where("project", "=", key.project)
-        .where("domain", "=", key.domain)
-        .where("run_name", "=", key.run)
-        .where("parent_action_name", "is", null)
-        .orderBy("created_at")
-        .orderBy("name")
-        .executeTakeFirst();
+      const row = await findRun(key);
       if (!row) throw new NotFoundError(`run not found: ${runLabel(key)}`);
       return row;
     },

@@ -162,10 +162,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       const id = resolveIdentity(req);
       await requireProject(projects, id.project);
       const source = await resolveTask(req);
-      const existingRun = await actions.getRun(id).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return undefined;
-        throw error;
-      });
+      const existingRun = await actions.findRun(id);
       if (existingRun) {
         // Idempotent on the run name: the stored run is the answer; its inputs are left alone.
         log.info({ run: describeKey(id) }, "run already exists; returning it");
