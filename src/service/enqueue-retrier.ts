@@ -5,7 +5,8 @@
  *
  * 1. records the request in `pending_enqueues` (claimed by this attempt for
  *    `leaseMs`) before calling the executor,
- * 2. deletes the record when the executor accepts it (or already has it);
+ * 2. deletes the record when the executor accepts it (or already has it),
+ *    without making the caller wait for that;
  *    records and deletions of concurrent calls are grouped into one
  *    statement each (src/util/batcher.ts),
  * 3. otherwise leaves it with its next attempt time and rethrows, so
@@ -78,7 +79,7 @@ export interface EnqueueRetrier {
    * (default 5 s) before they are cancelled. Records stay for the next start.
    */
   stop(opts?: { graceMs?: number }): Promise<void>;
-  /** Resolves once nothing is queued, in flight or being scanned (waiting retries may remain). */
+  /** Resolves once nothing is queued, in flight, being scanned or being removed (waiting retries may remain). */
   whenIdle(): Promise<void>;
   /** Keys ("project/domain/run/action") waiting for a retry timer (tests). */
   waiting(): string[];
@@ -142,7 +143,9 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
   const running = new Set<Promise<void>>();
   let idleWaiters: (() => void)[] = [];
 
-  const isIdle = () => queue.length === 0 && inFlight === 0 && scanning === undefined;
+  /** Removals of records after a successful first attempt, still running. */
+  let removing = 0;
+  const isIdle = () => queue.length === 0 && inFlight === 0 && scanning === undefined && removing === 0;
   function checkIdle(): void {
     if (!isIdle()) return;
     const waiters = idleWaiters;
@@ -352,12 +355,20 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
         throw error;
       }
       if (recorded) {
-        try {
-          await removeBatch.add(key);
-        } catch (error) {
-          // Left behind: a later retry finds the run picked up (or re-sends it, which the executor tolerates).
-          log.warn({ action: id, err: describe(error) }, "failed to remove the pending enqueue record after success");
-        }
+        // Not awaited: the caller's answer does not depend on it, and a
+        // record left behind only costs a retry that finds the run picked up.
+        removing++;
+        const removal = removeBatch
+          .add(key)
+          .catch((error: unknown) => {
+            log.warn({ action: id, err: describe(error) }, "failed to remove the pending enqueue record after success");
+          })
+          .finally(() => {
+            removing--;
+            running.delete(removal);
+            checkIdle();
+          });
+        running.add(removal);
       }
     },
   };
