@@ -3,7 +3,7 @@
 // --if-stale: do nothing when dist/main.js is newer than every input.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -33,8 +33,12 @@ if (process.argv.includes("--if-stale") && existsSync(out)) {
 execFileSync(process.execPath, [join(root, "scripts/gen.mjs")], { cwd: root, stdio: "inherit" });
 
 await build({
-  entryPoints: [entry],
-  outfile: out,
+  // Split so that code only reached through import() (the S3 store and the
+  // AWS SDK) is a chunk of its own, read from disk only when first used.
+  entryPoints: { [basename(out, ".js")]: entry },
+  outdir: dirname(out),
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   target: "node20",

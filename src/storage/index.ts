@@ -9,7 +9,6 @@ import {
 import { createFileBlobStore } from "./file-store.js";
 import { createMemoryBlobStore } from "./memory-store.js";
 import { resolveStowBackend, s3SettingsFrom, type S3Settings } from "./s3-settings.js";
-import { createS3BlobStore, createS3Client } from "./s3-store.js";
 import { parseUri } from "./uri.js";
 
 export {
@@ -25,7 +24,10 @@ export {
 export { createFileBlobStore, filePathFromUri, type FileBlobStoreOptions } from "./file-store.js";
 export { createMemoryBlobStore, type MemoryBlobStore, type MemoryBlobStoreOptions } from "./memory-store.js";
 export { resolveStowBackend, s3SettingsFrom, type S3Settings, type StowBackend } from "./s3-settings.js";
-export { createS3BlobStore, createS3Client, type S3BlobStoreOptions } from "./s3-store.js";
+// The S3 store (and the AWS SDK behind it) is imported from ./s3-store.js
+// directly, and here only when an s3:// URI is first used: a service that
+// stores on the local disk never loads it.
+export type { S3BlobStoreOptions } from "./s3-store.js";
 
 /** storage.type values the reference accepts; all but "mem" go through its stow layer. */
 const STOW_TYPES = new Set(["s3", "minio", "local", "stow"]);
@@ -37,7 +39,7 @@ const KNOWN_KINDS = new Set(["s3", "local", "google", "azure", "oracle", "swift"
  * absolute paths) always go to the local disk; `s3://` URIs go to S3 when the
  * backend is stow kind s3 (storage.stow, or the deprecated
  * storage.connection). `storage.type: mem` keeps every object in memory.
- * The S3 client is built on first use; `close` releases it.
+ * The S3 client (and the AWS SDK) is loaded on first use; `close` releases it.
  */
 export function createBlobStore(config: Config["storage"], opts: { logger: Logger }): ClosableBlobStore {
   const logger = opts.logger.child({ component: "storage" });
@@ -69,14 +71,14 @@ export function createBlobStore(config: Config["storage"], opts: { logger: Logge
     containerRoot: backend.kind === "local" ? backend.config.path : undefined,
   });
 
-  let s3: ClosableBlobStore | undefined;
-  function s3Store(uri: string, settings: S3Settings | undefined): ClosableBlobStore {
+  let s3: Promise<ClosableBlobStore> | undefined;
+  function s3Store(uri: string, settings: S3Settings | undefined): Promise<ClosableBlobStore> {
     if (!settings) {
-      throw new InvalidBlobUriError(uri, `s3:// needs storage.stow.kind s3 (configured: ${backend.kind})`);
+      return Promise.reject(new InvalidBlobUriError(uri, `s3:// needs storage.stow.kind s3 (configured: ${backend.kind})`));
     }
-    if (!s3) {
+    s3 ??= import("./s3-store.js").then(({ createS3BlobStore, createS3Client }) => {
       for (const key of settings.unsupported) logger.warn({ key }, "storage setting not supported; ignored");
-      s3 = createS3BlobStore({
+      const store = createS3BlobStore({
         client: createS3Client(settings),
         logger,
         region: settings.region,
@@ -94,11 +96,12 @@ export function createBlobStore(config: Config["storage"], opts: { logger: Logge
         },
         "S3 client ready",
       );
-    }
+      return store;
+    });
     return s3;
   }
 
-  function route(uri: string): BlobStore {
+  async function route(uri: string): Promise<BlobStore> {
     const { scheme } = parseUri(uri);
     if (scheme === "file") return file;
     if (scheme === "s3") return s3Store(uri, s3Settings);
@@ -107,16 +110,16 @@ export function createBlobStore(config: Config["storage"], opts: { logger: Logge
 
   return {
     async write(uri, data) {
-      return route(uri).write(uri, data);
+      return (await route(uri)).write(uri, data);
     },
     async read(uri, readOpts) {
-      return route(uri).read(uri, readOpts);
+      return (await route(uri)).read(uri, readOpts);
     },
     async exists(uri) {
-      return route(uri).exists(uri);
+      return (await route(uri)).exists(uri);
     },
     close() {
-      s3?.close();
+      void s3?.then((store) => store.close()).catch(() => undefined);
       s3 = undefined;
     },
   };
