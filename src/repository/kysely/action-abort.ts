@@ -17,6 +17,7 @@ import {
   publishRun,
   runLabel,
   whereAction,
+  whereRunRoot,
 } from "./action-read.js";
 import { endFields } from "./action-write.js";
 
@@ -63,19 +64,7 @@ export function createActionAborts(
   return {
     async abortRun(key, reason) {
       const row = await db.transaction().execute(async (trx) => {
-        const stored = await lockForUpdate(
-          h,
-          trx
-            .selectFrom("actions")
-            .select(ACTION_ROW_COLUMNS)
-            .where("project", "=", key.project)
-            .where("domain", "=", key.domain)
-            .where("run_name", "=", key.run)
-            .where("parent_action_name", "is", null)
-            .orderBy("created_at")
-            .orderBy("name")
-            .limit(1),
-        ).executeTakeFirst();
+        const stored = await lockForUpdate(h, whereRunRoot(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), key)).executeTakeFirst();
         if (!stored) throw new NotFoundError(`run not found: ${runLabel(key)}`);
         return markAborted(trx, stored, `run ${runLabel(key)}`, reason, clock);
       });

@@ -63,6 +63,18 @@ export function actionLabel(key: ActionKey): string {
 }
 
 /** Restricts a query on `actions` to one action. */
+/** The run's root action: the first parentless action of the run (one row at most). */
+export function whereRunRoot<QB extends SelectQueryBuilder<Database, "actions", any>>(qb: QB, key: RunKey): QB {
+  return qb
+    .where("project", "=", key.project)
+    .where("domain", "=", key.domain)
+    .where("run_name", "=", key.run)
+    .where("parent_action_name", "is", null)
+    .orderBy("created_at")
+    .orderBy("name")
+    .limit(1) as QB;
+}
+
 export function whereAction<QB extends SelectQueryBuilder<Database, "actions", any>>(qb: QB, key: ActionKey): QB {
   return qb
     .where("project", "=", key.project)
@@ -111,16 +123,7 @@ const TIE_BREAK = Object.keys(ACTION_KEY_COLUMNS);
 export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" | "findRun" | "getAction" | "listRuns" | "listActions"> {
   const { db } = h;
   const selectActions = () => db.selectFrom("actions").select(ACTION_ROW_COLUMNS);
-  const findRun = (key: RunKey): Promise<ActionRow | undefined> =>
-    selectActions()
-      .where("project", "=", key.project)
-      .where("domain", "=", key.domain)
-      .where("run_name", "=", key.run)
-      .where("parent_action_name", "is", null)
-      .orderBy("created_at")
-      .orderBy("name")
-      .limit(1)
-      .executeTakeFirst();
+  const findRun = (key: RunKey): Promise<ActionRow | undefined> => whereRunRoot(selectActions(), key).executeTakeFirst();
 
   return {
     findRun,
