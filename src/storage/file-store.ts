@@ -76,12 +76,15 @@ function isMissing(error: unknown): boolean {
 export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore {
   const storeLimit = opts.maxBytes ?? 0;
   const toPath = (uri: string) => filePathFromUri(uri, opts.containerRoot);
+  const storeId = randomBytes(6).toString("hex");
+  let tempCounter = 0;
 
   return {
     async write(uri, data) {
       const target = toPath(uri);
       const dir = dirname(target);
-      const temp = join(dir, `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+      // Unique per store (random, drawn once) and per write (counter).
+      const temp = join(dir, `.${basename(target)}.${storeId}${(tempCounter++).toString(36)}.tmp`);
       try {
         await mkdir(dir, { recursive: true });
         // No fsync, as the reference's local store: the database commits
