@@ -4,7 +4,7 @@
  * for aborts. Kept behind a two-method interface so tests can pass a fake.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { connect as connectH2 } from "node:http2";
 import {
@@ -72,6 +72,9 @@ export function probeH2c(baseUrl: string, timeoutMs: number): Promise<boolean | 
   });
 }
 
+/** Codes a call gets when the connection or the protocol, rather than the executor, failed. */
+const TRANSPORT_CODES = new Set([Code.Unavailable, Code.Unknown, Code.Internal]);
+
 type Client = ReturnType<typeof createClient<typeof ActionsService>>;
 
 function http1Client(baseUrl: string): Client {
@@ -89,14 +92,20 @@ export function createActionsClient(opts: ActionsClientOptions): ActionsClient {
   let sessions: Http2SessionManager | undefined;
   const http2 = () => http2Client((sessions ??= new Http2SessionManager(opts.baseUrl)));
   let pick: () => Promise<Client>;
+  // Auto mode: after a failure that may come from the transport, check the protocol again on the next call
+  // (an executor redeployed behind the same URL may have changed what it speaks).
+  let forget = () => {};
   if (version !== "auto") {
     const fixed = version === "2" ? http2() : http1;
     pick = () => Promise.resolve(fixed);
   } else if (!opts.baseUrl.startsWith("http://")) {
     pick = () => Promise.resolve(http1);
   } else {
-    // Decided once, on the first call; asked again while the server is unreachable.
+    // Decided on the first call; asked again while the server is unreachable or after a transport failure.
     let decided: Promise<Client> | undefined;
+    forget = () => {
+      decided = undefined;
+    };
     pick = () => {
       decided ??= probeH2c(opts.baseUrl, opts.probeTimeoutMs ?? 2000).then((h2) => {
         if (h2 === undefined) decided = undefined;
@@ -105,13 +114,17 @@ export function createActionsClient(opts: ActionsClientOptions): ActionsClient {
       return decided;
     };
   }
+  const call = async (fn: (client: Client) => Promise<unknown>): Promise<void> => {
+    try {
+      await fn(await pick());
+    } catch (error) {
+      if (TRANSPORT_CODES.has(ConnectError.from(error).code)) forget();
+      throw error;
+    }
+  };
   return {
-    async enqueue(req, callOpts) {
-      await (await pick()).enqueue(req, { timeoutMs, signal: callOpts?.signal });
-    },
-    async abort(req, callOpts) {
-      await (await pick()).abort(req, { timeoutMs, signal: callOpts?.signal });
-    },
+    enqueue: (req, callOpts) => call((c) => c.enqueue(req, { timeoutMs, signal: callOpts?.signal })),
+    abort: (req, callOpts) => call((c) => c.abort(req, { timeoutMs, signal: callOpts?.signal })),
     close() {
       sessions?.abort();
     },

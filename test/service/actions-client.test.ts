@@ -28,8 +28,17 @@ async function executor(kind: "http1" | "h2c"): Promise<{ url: string; versions:
     adapter(req as never, res as never);
   };
   const server: Server = kind === "http1" ? createServer(handler) : createH2Server(handler);
+  // Closing ends the clients' HTTP/2 sessions too, as a redeployed executor would.
+  const sessions = new Set<{ destroy(): void }>();
+  server.on("session", (session: { destroy(): void; on(e: string, f: () => void): void }) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+  closers.push(() => {
+    for (const session of sessions) session.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, versions };
 }
 
@@ -71,6 +80,28 @@ describe("actions client", () => {
     closers.push(() => new Promise((resolve) => server.close(() => resolve())));
     await client.enqueue(enqueueRequest);
     expect(versions).toEqual(["2.0"]);
+    client.close?.();
+  });
+
+  it("checks the protocol again after a transport failure (executor replaced by an HTTP/1.1 one)", async () => {
+    const first = await executor("h2c");
+    const port = Number(new URL(first.url).port);
+    const client = createActionsClient({ baseUrl: first.url, timeoutMs: 2000 });
+    await client.enqueue(enqueueRequest);
+    expect(first.versions).toEqual(["2.0"]);
+    await closers.pop()!(); // the executor goes away, ending the client's HTTP/2 session
+    const versions: string[] = [];
+    const adapter = connectNodeAdapter({ routes: (r) => r.service(ActionsService, { enqueue: () => create(EnqueueResponseSchema), abort: () => create(AbortResponseSchema) }) });
+    const server = createServer((req, res) => (versions.push(req.httpVersion), adapter(req, res)));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    closers.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const after = createActionsClient({ baseUrl: first.url, timeoutMs: 2000 });
+    // A client that had decided on HTTP/2: its next call fails, the one after goes over HTTP/1.1.
+    await expect(client.enqueue(enqueueRequest)).rejects.toThrow();
+    await client.enqueue(enqueueRequest);
+    expect(versions).toEqual(["1.1"]);
+    await after.enqueue(enqueueRequest);
+    expect(versions).toEqual(["1.1", "1.1"]);
     client.close?.();
   });
 
