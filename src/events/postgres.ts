@@ -36,10 +36,9 @@
  *   watchers re-read what they may have missed while nothing was listening.
  */
 import type pg from "pg";
-import type { Logger } from "pino";
-import { backoffCeiling, realTimers, type Timers } from "../service/backoff.js";
+import { backoffCeiling, realTimers } from "../service/backoff.js";
 import { isPgConnectionError } from "../repository/dialect/postgres.js";
-import { createInProcessBus, type ChangeEvent, type EventBus } from "./bus.js";
+import { createInProcessBus } from "./bus.js";
 import type { PostgresBus, PostgresBusOptions } from "./postgres-types.js";
 import {
   ACTION_CHANNEL,

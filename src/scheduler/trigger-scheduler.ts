@@ -43,7 +43,7 @@ import { createRegistry } from "./registry.js";
 
 export { triggerKeyString } from "./registry.js";
 import { createTokenBucket, type TokenBucket } from "./token-bucket.js";
-import type { FiredSlot, PassResult, TriggerScheduler, TriggerSchedulerDeps } from "./scheduler-types.js";
+import type { PassResult, TriggerScheduler, TriggerSchedulerDeps } from "./scheduler-types.js";
 
 export type { CreateRunFn } from "./in-process.js";
 export { defaultIsTransientError } from "./fire-errors.js";

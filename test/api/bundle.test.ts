@@ -2,20 +2,12 @@
 // inputs where the reference puts them, loads the S3 chunk only for s3:// and stops cleanly on SIGTERM.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../support/ports.js";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Starts dist/main.js on a fresh SQLite file with `storagePrefix`; resolves once /readyz answers 200. */
 async function startBundle(storage: string) {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { freePort } from "../support/ports.js";
 import { describe, expect, it } from "vitest";
 import { Health } from "#gen/grpc/health/v1/health_pb.js";
 
@@ -21,14 +21,6 @@ function run(args: string[]): { child: ChildProcess; exit: Promise<{ code: numbe
     child.on("exit", (code) => resolve({ code, stderr, stdout })),
   );
   return { child, exit };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 function tempConfig(yaml: string): string {

@@ -3,7 +3,7 @@
  * where the messages have one. A bad or failing item is answered with its
  * Status and the stream goes on; only transport errors end it.
  */
-import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {

@@ -1,0 +1,54 @@
+/** The enqueue retrier's contract: its options, dependencies and interface (implementation: ./enqueue-retrier.ts). */
+import type { Logger } from "pino";
+import type { ActionRepo } from "../repository/interfaces/action.js";
+import type { PendingEnqueueRepo } from "../repository/interfaces/pending-enqueue.js";
+import type { Clock } from "../util/clock.js";
+import type { ActionsClient } from "./actions-client.js";
+import type { Timers } from "./backoff.js";
+
+export interface EnqueueRetrierOptions {
+  /** First retry delay (ms); default 1 s. */
+  initialDelayMs?: number;
+  /** Largest retry delay (ms); default 5 min. */
+  maxDelayMs?: number;
+  /** How long one attempt owns its record (ms); longer than an Enqueue call may take. Default 60 s. */
+  leaseMs?: number;
+  /** How often the table is scanned for records due soon (ms); default 60 s. */
+  scanIntervalMs?: number;
+  /** Retries sent at the same time; default 4. */
+  concurrency?: number;
+  /** Records read per scan; default 1000. */
+  scanLimit?: number;
+}
+
+export interface EnqueueRetrierDeps extends EnqueueRetrierOptions {
+  pending: PendingEnqueueRepo;
+  actions: Pick<ActionRepo, "getAction">;
+  /** The executor (ActionsService) client. */
+  client: ActionsClient;
+  logger: Logger;
+  clock?: Clock;
+  timers?: Timers;
+  /** Uniform [0, 1) source for the jitter. */
+  random?: () => number;
+}
+
+export interface EnqueueRetrier {
+  /**
+   * The ActionsClient to give CreateRun: `enqueue` is durable as described
+   * above (it still rejects when the first attempt fails); `abort` passes
+   * through.
+   */
+  readonly client: ActionsClient;
+  /** Scans for pending records (start-up) and keeps scanning periodically. Idempotent. */
+  start(): void;
+  /**
+   * Stops retrying: timers are cancelled, retries in flight get `graceMs`
+   * (default 5 s) before they are cancelled. Records stay for the next start.
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+  /** Resolves once nothing is queued, in flight, being scanned or being removed (waiting retries may remain). */
+  whenIdle(): Promise<void>;
+  /** Keys ("project/domain/run/action") waiting for a retry timer (tests). */
+  waiting(): string[];
+}
