@@ -139,7 +139,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       triggers: repository.triggers,
       projects: repository.projects,
       blobStore,
-      actionsClient: retrier.client,
+      enqueuer: retrier,
       abortReconciler: reconciler,
       storagePrefix: config.runs.storagePrefix,
       clock,

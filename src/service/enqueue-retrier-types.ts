@@ -5,6 +5,7 @@ import type { PendingEnqueueRepo } from "../repository/interfaces/pending-enqueu
 import type { Clock } from "../util/clock.js";
 import type { ActionsClient } from "./actions-client.js";
 import type { Timers } from "./backoff.js";
+import type { RootEnqueuer } from "./enqueuer.js";
 
 export interface EnqueueRetrierOptions {
   /** First retry delay (ms); default 1 s. */
@@ -33,13 +34,13 @@ export interface EnqueueRetrierDeps extends EnqueueRetrierOptions {
   random?: () => number;
 }
 
-export interface EnqueueRetrier {
+export interface EnqueueRetrier extends RootEnqueuer {
   /**
-   * The ActionsClient to give CreateRun: `enqueue` is durable as described
-   * above (it still rejects when the first attempt fails); `abort` passes
-   * through.
+   * CreateRun's Enqueue, durable as described in ./enqueue-retrier.ts: the
+   * record goes into createAction, then `send()` makes the first attempt.
+   * A request that names no complete action gets no record (nothing to retry).
    */
-  readonly client: ActionsClient;
+  prepare: RootEnqueuer["prepare"];
   /** Scans for pending records (start-up) and keeps scanning periodically. Idempotent. */
   start(): void;
   /**

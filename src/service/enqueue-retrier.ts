@@ -1,16 +1,17 @@
 /**
  * Durable ActionsService.Enqueue. The reference only logs a failed Enqueue,
  * so an acknowledged run can stay QUEUED for ever. Here CreateRun's Enqueue
- * goes through `retrier.client`, which
+ * goes through `retrier.prepare`:
  *
- * 1. records the request in `pending_enqueues` (claimed by this attempt for
- *    `leaseMs`) before calling the executor,
- * 2. deletes the record when the executor accepts it (or already has it),
- *    without making the caller wait for that;
- *    records and deletions of concurrent calls are grouped into one
- *    statement each (src/util/batcher.ts),
- * 3. otherwise leaves it with its next attempt time and rethrows, so
- *    CreateRun logs the failure and still answers as before.
+ * 1. the request is recorded in `pending_enqueues` (claimed by the first
+ *    attempt for `leaseMs`) in the same transaction as the run's insert
+ *    (ActionRepo.createAction), so no stored run lacks it;
+ * 2. `send()` calls the executor; when it accepts (or already has the
+ *    action) the record is deleted without making CreateRun wait for that,
+ *    the deletions of concurrent calls grouped into one statement
+ *    (src/util/batcher.ts);
+ * 3. otherwise the record keeps its next attempt time and `send()` rethrows,
+ *    so CreateRun logs the failure and still answers as before.
  *
  * The retrier then retries every record with full-jitter exponential backoff
  * (src/service/backoff.ts, as for aborts) until the executor accepts it, or
@@ -30,11 +31,11 @@ import { EnqueueRequestSchema, type EnqueueRequest } from "#gen/flyteidl2/action
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { NotFoundError } from "../repository/errors.js";
 import type { ActionKey } from "../repository/interfaces/action.js";
-import type { PendingEnqueueRecord } from "../repository/interfaces/pending-enqueue.js";
 import { fromEpochMicros, toEpochMicros, type Timestamp } from "../repository/timestamps.js";
 import { createBatcher } from "../util/batcher.js";
 import { systemClock } from "../util/clock.js";
-import type { ActionsClient, EnqueueRequestInit } from "./actions-client.js";
+import type { EnqueueRequestInit } from "./actions-client.js";
+import type { PreparedEnqueue } from "./enqueuer.js";
 import { fullJitterDelay, realTimers } from "./backoff.js";
 import type { EnqueueRetrier, EnqueueRetrierDeps } from "./enqueue-retrier-types.js";
 
@@ -277,59 +278,50 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
     }, scanIntervalMs);
   }
 
-  // CreateRun's record and removal go through batchers: concurrent calls share one statement.
-  const recordBatch = createBatcher<PendingEnqueueRecord>((records) => {
-    const byKey = new Map(records.map((r) => [keyString(r.key), r]));
-    return pending.recordMany([...byKey.values()]);
-  });
+  // Removals after a successful first attempt: concurrent ones share one statement.
   const removeBatch = createBatcher<ActionKey>((keys) => pending.removeMany(keys));
 
-  const durableClient: ActionsClient = {
-    abort: (req, opts) => inner.abort(req, opts),
+  function forgetAccepted(key: ActionKey): void {
+    // Not awaited by CreateRun: its answer does not depend on it, and a
+    // record left behind only costs a retry that finds the run picked up.
+    removing++;
+    const removal = removeBatch
+      .add(key)
+      .catch((error: unknown) => {
+        log.warn({ action: keyString(key), err: describe(error) }, "failed to remove the pending enqueue record after success");
+      })
+      .finally(() => {
+        removing--;
+        running.delete(removal);
+        checkIdle();
+      });
+    running.add(removal);
+  }
 
-    async enqueue(init: EnqueueRequestInit, opts) {
-      const request = create(EnqueueRequestSchema, init);
-      const key = enqueueKey(request);
-      if (!key) return inner.enqueue(request, opts);
-      const id = keyString(key);
-      let recorded = true;
-      try {
-        await recordBatch.add({ key, request: toBinary(EnqueueRequestSchema, request), leaseUntil: at(clock.nowMs() + leaseMs) });
-      } catch (error) {
-        recorded = false;
-        log.error({ action: id, err: describe(error) }, "failed to record the pending enqueue; a failure now will not be retried");
-      }
-      try {
-        await inner.enqueue(request, opts);
-      } catch (error) {
-        if (alreadyAccepted(error)) {
-          if (recorded) await drop(key, "executor already has the action; pending enqueue done");
-          return;
+  function prepare(init: EnqueueRequestInit): PreparedEnqueue {
+    const request = create(EnqueueRequestSchema, init);
+    const key = enqueueKey(request);
+    if (!key) return { record: undefined, send: (opts) => inner.enqueue(request, opts) };
+    return {
+      record: { request: toBinary(EnqueueRequestSchema, request), leaseUntil: at(clock.nowMs() + leaseMs) },
+      async send(opts) {
+        try {
+          await inner.enqueue(request, opts);
+        } catch (error) {
+          if (alreadyAccepted(error)) {
+            await drop(key, "executor already has the action; pending enqueue done");
+            return;
+          }
+          await reschedule(key, 1, error);
+          throw error;
         }
-        if (recorded) await reschedule(key, 1, error);
-        throw error;
-      }
-      if (recorded) {
-        // Not awaited: the caller's answer does not depend on it, and a
-        // record left behind only costs a retry that finds the run picked up.
-        removing++;
-        const removal = removeBatch
-          .add(key)
-          .catch((error: unknown) => {
-            log.warn({ action: id, err: describe(error) }, "failed to remove the pending enqueue record after success");
-          })
-          .finally(() => {
-            removing--;
-            running.delete(removal);
-            checkIdle();
-          });
-        running.add(removal);
-      }
-    },
-  };
+        forgetAccepted(key);
+      },
+    };
+  }
 
   return {
-    client: durableClient,
+    prepare,
 
     start() {
       if (started || stopping) return;

@@ -24,7 +24,10 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
     ({ handle, drop } = await openMigratedDatabase(kind));
   });
   afterAll(async () => drop?.());
+  const pendingRows = () => handle.db.selectFrom("pending_enqueues").selectAll().orderBy("run_name").execute();
+
   beforeEach(async () => {
+    await handle.db.deleteFrom("pending_enqueues").execute();
     await handle.db.deleteFrom("action_events").execute();
     await handle.db.deleteFrom("actions").execute();
     await handle.db.deleteFrom("triggers").execute();
@@ -120,14 +123,51 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       });
 
       clock.advance(500);
-      await repo.createAction(row, { markTriggered });
+      const pendingEnqueue = { request: new Uint8Array([7]), leaseUntil: "2026-01-01T00:01:00.000000Z" };
+      await repo.createAction(row, { markTriggered, pendingEnqueue });
       expect(await triggeredAt()).toBe("2026-01-01T00:00:00.500000Z");
+      expect((await pendingRows()).map((r) => [r.run_name, [...r.request]])).toEqual([["sched1", [7]]]);
 
       clock.advance(500);
       const again = await repo.createAction(row, { markTriggered });
       expect(again.inserted).toBe(false);
       expect(again.row.trigger_revision).toBe(1);
       expect(await triggeredAt()).toBe("2026-01-01T00:00:00.500000Z");
+    });
+
+    it("records the Enqueue request with a new action in the same statement, never for an existing one", async () => {
+      const row = newActionRow(clock, { run_name: "run1", name: "a0" });
+      const leaseUntil = "2026-01-01T00:01:00.000000Z";
+      // A record left from an earlier attempt is replaced (new request, attempt 1, new lease).
+      await handle.db
+        .insertInto("pending_enqueues")
+        .values({ project: "proj1", domain: "domain1", run_name: "run1", name: "a0", request: Buffer.from([9]), attempts: 5, next_attempt_at: "2025-12-31T00:00:00.000000Z", last_error: "old", created_at: "2025-12-31T00:00:00.000000Z", updated_at: "2025-12-31T00:00:00.000000Z" })
+        .execute();
+      clock.advance(250);
+      const created = await repo.createAction(row, { pendingEnqueue: { request: new Uint8Array([1, 2, 3]), leaseUntil } });
+      expect(created.inserted).toBe(true);
+      const [record] = await pendingRows();
+      expect({ ...record, request: [...record.request] }).toEqual({
+        project: "proj1",
+        domain: "domain1",
+        run_name: "run1",
+        name: "a0",
+        request: [1, 2, 3],
+        attempts: 1,
+        next_attempt_at: leaseUntil,
+        last_error: null,
+        created_at: "2025-12-31T00:00:00.000000Z",
+        updated_at: "2026-01-01T00:00:00.250000Z",
+      });
+
+      await handle.db.deleteFrom("pending_enqueues").execute();
+      const again = await repo.createAction(row, { pendingEnqueue: { request: new Uint8Array([4]), leaseUntil } });
+      expect(again.inserted).toBe(false);
+      expect(await pendingRows()).toEqual([]);
+
+      const other = await repo.createAction(newActionRow(clock, { run_name: "run2", name: "a0" }), { pendingEnqueue: { request: new Uint8Array([5]), leaseUntil } });
+      expect(other.inserted).toBe(true);
+      expect((await pendingRows()).map((r) => [r.run_name, [...r.request], r.attempts, r.created_at])).toEqual([["run2", [5], 1, "2026-01-01T00:00:00.250000Z"]]);
     });
 
     it("reports missing runs and actions as NotFoundError", async () => {

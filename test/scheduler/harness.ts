@@ -22,6 +22,7 @@ import type { Clock } from "../../src/util/clock.js";
 import { createTestDatabase, MIGRATIONS_DIR, quietLogger, type DialectName, type TestDatabase } from "../support/databases.js";
 import { handlers, type Handlers } from "../support/handlers.js";
 import { fakeActionsClient, pythonSpec, stringLiteral, type FakeActionsClient } from "../service/run-service-fixtures.js";
+import { directEnqueuer } from "../../src/service/enqueuer.js";
 
 export const PROJECT = "proj";
 export const DOMAIN = "dev";
@@ -72,7 +73,7 @@ export function schedulerProcess(handle: DatabaseHandle, clock: Clock, opts: Pro
     triggers: repo.triggers,
     projects: repo.projects,
     blobStore: blobs,
-    actionsClient: executor,
+    enqueuer: directEnqueuer(executor),
     storagePrefix: PREFIX,
     clock,
     logger: quietLogger,

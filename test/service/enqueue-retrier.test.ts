@@ -71,7 +71,7 @@ function processOn(handle: DatabaseHandle, clock: ManualClock, executor: Actions
       triggers: repo.triggers,
       projects: repo.projects,
       blobStore: createMemoryBlobStore(),
-      actionsClient: retrier.client,
+      enqueuer: retrier,
       storagePrefix: "s3://bucket",
       clock,
       logger: quietLogger,
@@ -132,7 +132,7 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
     expect(s.retrier.waiting()).toEqual([]);
   });
 
-  it("groups the records and removals of concurrent Enqueues into one statement each", async () => {
+  it("groups the removals of concurrent accepted Enqueues into one statement", async () => {
     const db = await database();
     const handle = await db.open();
     const clock = manualClock("2026-03-24T09:00:00.000000Z");
@@ -140,7 +140,6 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
     const calls: string[] = [];
     const pending: PendingEnqueueRepo = {
       ...real,
-      recordMany: (records) => (calls.push(`record ${records.length}`), real.recordMany(records)),
       removeMany: (keys) => (calls.push(`remove ${keys.length}`), real.removeMany(keys)),
     };
     const executor = fakeExecutor();
@@ -148,34 +147,46 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
     const retrier = createEnqueueRetrier({ ...OPTIONS, pending, actions: createRepository(handle, clock).actions, client: executor.client, logger: quietLogger, clock, timers: manualTimers(clock) });
     cleanup.push(() => retrier.stop({ graceMs: 0 }));
     const runs = Array.from({ length: 8 }, (_, i) => `rb${i}`);
-    const results = await Promise.allSettled(
-      runs.map((run) => retrier.client.enqueue({ action: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: run }, name: "a0" } } })),
-    );
+    const prepared = runs.map((run) => retrier.prepare({ action: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: run }, name: "a0" } } }));
+    for (const [i, p] of prepared.entries()) await real.record(key(runs[i]), p.record!);
+    const results = await Promise.allSettled(prepared.map((p) => p.send()));
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
     await retrier.whenIdle();
-    expect(calls).toEqual(["record 8", "remove 7"]);
+    expect(calls).toEqual(["remove 7"]);
     // The one the executor refused stays recorded for its retry.
     const left = await real.listDue(undefined, 10);
     expect(left.map((r) => r.run_name)).toEqual([runs[2]]);
   });
 
-  it("recordMany replaces an existing record and removeMany deletes exactly the keys given", async () => {
+  it("record replaces an existing record and removeMany deletes exactly the keys given", async () => {
     const db = await database();
     const handle = await db.open();
     const clock = manualClock("2026-03-24T09:00:00.000000Z");
     const pending = createPendingEnqueueRepo(handle, clock);
-    const lease = "2026-03-24T09:01:00.000000Z";
-    await pending.recordMany(["x", "y", "z"].map((run) => ({ key: key(run), request: new Uint8Array([1]), leaseUntil: lease })));
+    const leaseUntil = "2026-03-24T09:01:00.000000Z";
+    for (const run of ["x", "y", "z"]) await pending.record(key(run), { request: new Uint8Array([1]), leaseUntil });
     const claimed = async () => {
       const c = await pending.claim(key("x"), "2026-03-24T09:02:00.000000Z", "2026-03-24T09:03:00.000000Z");
       return c && { request: [...c.request], attempt: c.attempt };
     };
     expect(await claimed()).toEqual({ request: [1], attempt: 2 });
-    await pending.recordMany([{ key: key("x"), request: new Uint8Array([2]), leaseUntil: lease }]);
+    await pending.record(key("x"), { request: new Uint8Array([2]), leaseUntil });
     expect(await claimed()).toEqual({ request: [2], attempt: 2 });
     await pending.removeMany([key("x"), key("z"), key("absent")]);
     expect((await pending.listDue(undefined, 10)).map((r) => r.run_name)).toEqual(["y"]);
     await pending.removeMany([]);
+  });
+
+  it("stores CreateRun's record with the run, and none for a CreateRun of a run that already exists", async () => {
+    const s = await setup();
+    s.executor.script(() => unavailable());
+    await s.createRun("rdup");
+    expect((await s.pending.listDue(undefined, 10)).map((r) => [r.run_name, r.attempts])).toEqual([["rdup", 1]]);
+    await s.pending.remove(key("rdup"));
+    // A second CreateRun of the same run answers with the stored run and records nothing.
+    await s.createRun("rdup");
+    expect(s.executor.enqueued).toHaveLength(1);
+    expect(await s.pending.listDue(undefined, 10)).toEqual([]);
   });
 
   it("keeps CreateRun's answer, then retries with full-jitter backoff until the executor accepts", async () => {
@@ -224,7 +235,7 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
     // A crash during CreateRun's own attempt: recorded, never rescheduled (its lease of 30 s still runs).
     await s.createRun("rcrash");
     const crashed = (await s.pending.listDue(undefined, 10)).find((r) => r.run_name === "rcrash")!;
-    await s.pending.record(key("rcrash"), crashed.request, "2026-03-24T09:00:30.000000Z");
+    await s.pending.record(key("rcrash"), { request: crashed.request, leaseUntil: "2026-03-24T09:00:30.000000Z" });
     await s.retrier.stop({ graceMs: 0 });
     const before = s.executor.enqueued.length;
 
@@ -316,7 +327,7 @@ describe.each(await testDialects())("enqueue retrier on %s", (kind) => {
 });
 
 describe("enqueue retrier without a database", () => {
-  it("passes Abort through and Enqueue requests without a full action id straight to the executor", async () => {
+  it("sends Enqueue requests without a full action id straight to the executor, with nothing to record", async () => {
     const executor = fakeExecutor();
     const calls: string[] = [];
     const pending = new Proxy({} as PendingEnqueueRepo, {
@@ -326,9 +337,12 @@ describe("enqueue retrier without a database", () => {
       },
     });
     const retrier: EnqueueRetrier = createEnqueueRetrier({ pending, actions: { getAction: async () => { throw new Error("unused"); } }, client: executor.client, logger: quietLogger });
-    await retrier.client.enqueue({ action: { inputUri: "x" } });
-    await retrier.client.abort({ reason: "r" });
-    expect(executor.enqueued).toHaveLength(1);
+    const prepared = retrier.prepare({ action: { inputUri: "x" } });
+    expect(prepared.record).toBeUndefined();
+    await prepared.send();
+    executor.script(() => unavailable());
+    await expect(retrier.prepare({ action: { inputUri: "y" } }).send()).rejects.toThrow("executor down");
+    expect(executor.enqueued.map((r) => r.action?.inputUri)).toEqual(["x", "y"]);
     expect(calls).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import { createTaskService } from "../../src/service/task-service.js";
 import { createMemoryBlobStore, type BlobStore, type MemoryBlobStore } from "../../src/storage/index.js";
 import { openMigratedDatabase, quietLogger, type DialectName } from "../support/databases.js";
 import { manualClock, type ManualClock } from "../support/manual-clock.js";
+import { directEnqueuer } from "../../src/service/enqueuer.js";
 
 export const ORG = "testorg";
 export const PROJECT = "proj";
@@ -107,7 +108,7 @@ export async function runServiceFixture(kind: DialectName, opts: { blobStore?: B
     triggers: repo.triggers,
     projects: repo.projects,
     blobStore: opts.blobStore ?? blobs,
-    actionsClient: client,
+    enqueuer: directEnqueuer(client),
     abortReconciler: {
       push(target, reason) {
         pushed.push({ target, reason });

@@ -1,3 +1,4 @@
+import type { PendingEnqueueInit } from "./pending-enqueue.js";
 import type { ActionEventRow, ActionRow, NewActionEventRow, NewActionRow } from "../schema/index.js";
 import type { Timestamp } from "../timestamps.js";
 import type { Page, PageRequest } from "./common.js";
@@ -51,10 +52,16 @@ export interface CreateActionResult {
 export interface ActionRepo {
   /**
    * Inserts the action unless (project, domain, run_name, name) exists; the
-   * stored row is returned either way. When `triggerName` is given and the row
-   * is new, the trigger's triggered_at is set in the same transaction.
+   * stored row is returned either way. Only when the row is new, and in the
+   * same transaction: `markTriggered` sets that trigger's triggered_at, and
+   * `pendingEnqueue` records the action's Enqueue request in pending_enqueues
+   * (see PendingEnqueueRepo), so a stored run always has its Enqueue either
+   * accepted or recorded for a retry.
    */
-  createAction(row: NewActionRow, opts?: { markTriggered?: { project: string; domain: string; taskName: string; name: string } }): Promise<CreateActionResult>;
+  createAction(
+    row: NewActionRow,
+    opts?: { markTriggered?: { project: string; domain: string; taskName: string; name: string }; pendingEnqueue?: PendingEnqueueInit },
+  ): Promise<CreateActionResult>;
   /** The run's root row; NotFoundError ("run not found: p/d/r") when absent. */
   getRun(key: RunKey): Promise<ActionRow>;
   /** getRun, but undefined instead of NotFoundError when there is no such run. */

@@ -10,9 +10,13 @@ export interface ClaimedEnqueue {
   attempt: number;
 }
 
-/** One request to record: see PendingEnqueueRepo.record. */
-export interface PendingEnqueueRecord {
-  key: ActionKey;
+/**
+ * A request to record for an action, claimed by its first attempt until
+ * `leaseUntil` (attempt count 1), so nobody else sends it meanwhile. Stored
+ * with the action itself (ActionRepo.createAction's `pendingEnqueue`) or
+ * alone (PendingEnqueueRepo.record).
+ */
+export interface PendingEnqueueInit {
   /** Binary flyteidl2.actions.EnqueueRequest. */
   request: Uint8Array;
   leaseUntil: Timestamp;
@@ -21,17 +25,12 @@ export interface PendingEnqueueRecord {
 /**
  * Enqueue requests not yet accepted by the executor, kept so that they are
  * retried across restarts and replicas. Every method is one statement
- * (removeMany: one per 200 keys).
+ * (removeMany: one per 200 keys). CreateRun's records are written with the
+ * run (ActionRepo.createAction).
  */
 export interface PendingEnqueueRepo {
-  /**
-   * Stores (or replaces) the request of `key` as claimed by the caller until
-   * `leaseUntil`, with its attempt count at 1: CreateRun records it before
-   * its own first attempt, and nobody else picks it up during that attempt.
-   */
-  record(key: ActionKey, request: Uint8Array, leaseUntil: Timestamp): Promise<void>;
-  /** record() of many requests in one statement (distinct keys). */
-  recordMany(records: readonly PendingEnqueueRecord[]): Promise<void>;
+  /** Stores (or replaces) the request of `key` as described at PendingEnqueueInit. */
+  record(key: ActionKey, init: PendingEnqueueInit): Promise<void>;
   /**
    * Claims the next attempt when the row is due (next_attempt_at ≤ now):
    * bumps the attempt count and moves next_attempt_at to `leaseUntil`.

@@ -15,6 +15,7 @@ import {
   publishRun,
   whereAction,
 } from "./action-read.js";
+import { PENDING_ENQUEUE_COLUMNS, pendingEnqueueSelection, pendingEnqueueValues, replaceExistingRecord } from "./pending-enqueue.js";
 
 /** The root action's name: status updates of "a0" also notify run watchers. */
 export const ROOT_ACTION_NAME = "a0";
@@ -87,12 +88,27 @@ export function createActionWrites(
         return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
       };
       const trigger = opts?.markTriggered;
-      // Without a trigger to mark this is one statement: no transaction, and
-      // no RETURNING, since a new row is exactly the values just written.
-      const inserted = !trigger
-        ? await insert(db)
-        : await db.transaction().execute(async (trx) => {
-            if (!(await insert(trx))) return false;
+      const record = opts?.pendingEnqueue && pendingEnqueueValues(actionKeyOf(row), opts.pendingEnqueue, now);
+      let inserted: boolean;
+      if (!trigger && !record) {
+        // One statement: no transaction, and no RETURNING, since a new row is
+        // exactly the values just written.
+        inserted = await insert(db);
+      } else if (!trigger && record && h.kind === "postgres") {
+        // One statement and one commit: the record is inserted from the
+        // action insert's RETURNING, so only for a new action.
+        const result = await db
+          .with("inserted", (qb) => qb.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).returning("name"))
+          .insertInto("pending_enqueues")
+          .columns(PENDING_ENQUEUE_COLUMNS)
+          .expression((eb) => eb.selectFrom("inserted").select(pendingEnqueueSelection(record)))
+          .onConflict(replaceExistingRecord(now))
+          .executeTakeFirst();
+        inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+      } else {
+        inserted = await db.transaction().execute(async (trx) => {
+          if (!(await insert(trx))) return false;
+          if (trigger) {
             await trx
               .updateTable("triggers")
               .set({ triggered_at: now })
@@ -101,8 +117,11 @@ export function createActionWrites(
               .where("task_name", "=", trigger.taskName)
               .where("name", "=", trigger.name)
               .execute();
-            return true;
-          });
+          }
+          if (record) await trx.insertInto("pending_enqueues").values(record).onConflict(replaceExistingRecord(now)).execute();
+          return true;
+        });
+      }
       if (!inserted) {
         const existing = await whereAction(db.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(row)).executeTakeFirstOrThrow();
         return { row: existing, inserted: false };

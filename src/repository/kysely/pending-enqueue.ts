@@ -1,45 +1,71 @@
 /** Kysely implementation of PendingEnqueueRepo over the port's `pending_enqueues` table. */
+import { sql, type OnConflictBuilder, type OnConflictUpdateBuilder } from "kysely";
 import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
 import type { ActionKey } from "../interfaces/action.js";
-import type { PendingEnqueueRecord, PendingEnqueueRepo } from "../interfaces/pending-enqueue.js";
+import type { PendingEnqueueInit, PendingEnqueueRepo } from "../interfaces/pending-enqueue.js";
+import type { Bytes } from "../schema/common.js";
+import type { Database, NewPendingEnqueueRow } from "../schema/index.js";
+import type { Timestamp } from "../timestamps.js";
 
 /** Keys per DELETE statement of removeMany. */
 const REMOVE_CHUNK = 200;
 
+/** The row that records `init` for `key`: attempt 1, due when its lease ends. */
+export function pendingEnqueueValues(key: ActionKey, init: PendingEnqueueInit, now: Timestamp): NewPendingEnqueueRow {
+  return {
+    project: key.project,
+    domain: key.domain,
+    run_name: key.run,
+    name: key.action,
+    request: init.request,
+    attempts: 1,
+    next_attempt_at: init.leaseUntil,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/** The columns of a record, in the order pendingEnqueueSelection gives them. */
+export const PENDING_ENQUEUE_COLUMNS = ["project", "domain", "run_name", "name", "request", "attempts", "next_attempt_at", "last_error", "created_at", "updated_at"] as const;
+
+const POSTGRES_TYPES: Record<(typeof PENDING_ENQUEUE_COLUMNS)[number], string> = {
+  project: "text",
+  domain: "text",
+  run_name: "text",
+  name: "text",
+  request: "bytea",
+  attempts: "integer",
+  next_attempt_at: "timestamptz",
+  last_error: "text",
+  created_at: "timestamptz",
+  updated_at: "timestamptz",
+};
+
+/**
+ * A record's values as a PostgreSQL select list (each parameter cast to its
+ * column's type, which a select list does not infer), for
+ * `INSERT INTO pending_enqueues … SELECT`.
+ */
+export function pendingEnqueueSelection(record: NewPendingEnqueueRow) {
+  return PENDING_ENQUEUE_COLUMNS.map((column) => sql`${record[column] ?? null}::${sql.raw(POSTGRES_TYPES[column])}`.as(column));
+}
+
+/** ON CONFLICT of an insert into pending_enqueues: the new record replaces the one there (new request, attempt 1, new lease). */
+export function replaceExistingRecord(now: Timestamp) {
+  return (oc: OnConflictBuilder<Database, "pending_enqueues">): OnConflictUpdateBuilder<Database, "pending_enqueues"> =>
+    oc.columns(["project", "domain", "run_name", "name"]).doUpdateSet({
+      request: sql<Bytes>`excluded.request`,
+      attempts: 1,
+      next_attempt_at: sql<Timestamp>`excluded.next_attempt_at`,
+      last_error: null,
+      updated_at: now,
+    });
+}
+
 export function createPendingEnqueueRepo(h: DatabaseHandle, clock: Clock): PendingEnqueueRepo {
   const { db } = h;
-
-  const recordMany = async (records: readonly PendingEnqueueRecord[]): Promise<void> => {
-    if (records.length === 0) return;
-    const now = clock.now();
-    await db
-      .insertInto("pending_enqueues")
-      .values(
-        records.map(({ key, request, leaseUntil }) => ({
-          project: key.project,
-          domain: key.domain,
-          run_name: key.run,
-          name: key.action,
-          request,
-          attempts: 1,
-          next_attempt_at: leaseUntil,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(["project", "domain", "run_name", "name"]).doUpdateSet((eb) => ({
-          request: eb.ref("excluded.request"),
-          attempts: 1,
-          next_attempt_at: eb.ref("excluded.next_attempt_at"),
-          last_error: null,
-          updated_at: now,
-        })),
-      )
-      .execute();
-  };
 
   const removeMany = async (keys: readonly ActionKey[]): Promise<void> => {
     for (let i = 0; i < keys.length; i += REMOVE_CHUNK) {
@@ -58,8 +84,10 @@ export function createPendingEnqueueRepo(h: DatabaseHandle, clock: Clock): Pendi
   };
 
   return {
-    record: (key, request, leaseUntil) => recordMany([{ key, request, leaseUntil }]),
-    recordMany,
+    async record(key, init) {
+      const now = clock.now();
+      await db.insertInto("pending_enqueues").values(pendingEnqueueValues(key, init, now)).onConflict(replaceExistingRecord(now)).execute();
+    },
 
     async claim(key, now, leaseUntil) {
       const row = await db

@@ -57,7 +57,7 @@ function runSourceName(source: RunSource): string {
 }
 
 export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers, "createRun"> {
-  const { actions, tasks, taskSpecs, triggers, projects, blobStore, actionsClient, clock } = deps;
+  const { actions, tasks, taskSpecs, triggers, projects, blobStore, enqueuer, clock } = deps;
   const log = deps.logger.child({ rpc: "CreateRun" });
   const specStorer = new TaskSpecStorer();
 
@@ -228,7 +228,16 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       const markTriggered = source.trigger
         ? { project: id.project, domain: id.domain, taskName: source.trigger.taskName, name: source.trigger.name }
         : undefined;
-      const { row: stored, inserted } = await actions.createAction(row, { markTriggered });
+      const enqueue = enqueuer.prepare({
+        action: {
+          actionId,
+          inputUri: prefix,
+          runOutputBase: outputBase,
+          spec: { case: "task", value: { id: source.id, spec: source.spec, cacheKey } },
+        },
+        runSpec,
+      });
+      const { row: stored, inserted } = await actions.createAction(row, { markTriggered, pendingEnqueue: enqueue.record });
       if (!inserted) {
         // Lost a race with an identical CreateRun: that one enqueues.
         log.info({ run: describeKey(id) }, "run created concurrently; returning it");
@@ -236,18 +245,10 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       }
 
       try {
-        await actionsClient.enqueue({
-          action: {
-            actionId,
-            inputUri: prefix,
-            runOutputBase: outputBase,
-            spec: { case: "task", value: { id: source.id, spec: source.spec, cacheKey } },
-          },
-          runSpec,
-        });
+        await enqueue.send();
         log.info({ run: describeKey(id) }, "root action enqueued");
       } catch (error) {
-        // The answer is unchanged (the run stays QUEUED); in the app, actionsClient is the enqueue retrier's, which recorded the request and retries it (src/service/enqueue-retrier.ts).
+        // The answer is unchanged (the run stays QUEUED); in the app the request was recorded with the run and the enqueue retrier retries it (src/service/enqueue-retrier.ts).
         log.error({ run: describeKey(id), err: (error as Error).message }, "failed to enqueue the root action");
       }
       return create(CreateRunResponseSchema, { run: runRowToRun(stored) });

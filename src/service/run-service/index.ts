@@ -14,7 +14,7 @@ import type { TriggerRepo } from "../../repository/interfaces/trigger.js";
 import type { BlobStore } from "../../storage/index.js";
 import type { Clock } from "../../util/clock.js";
 import type { AbortReconciler } from "../abort-reconciler.js";
-import type { ActionsClient } from "../actions-client.js";
+import type { RootEnqueuer } from "../enqueuer.js";
 import type { EventBus } from "../../events/bus.js";
 import { abortHandlers } from "./abort.js";
 import { createRunHandlers } from "./create-run.js";
@@ -31,7 +31,8 @@ export interface RunServiceDeps {
   triggers: TriggerRepo;
   projects: ProjectRepo;
   blobStore: BlobStore;
-  actionsClient: ActionsClient;
+  /** Hands new runs to the executor (the enqueue retrier in the app; directEnqueuer(client) in tests). */
+  enqueuer: RootEnqueuer;
   /** Receives every requested abort; optional so handlers can be tested alone. */
   abortReconciler?: Pick<AbortReconciler, "push">;
   /** runs.storagePrefix: where run inputs are written and the default raw-data prefix. */
