@@ -41,6 +41,12 @@ export interface LoadResult {
   serverCpuUsPerReq: number;
   /** The server's main thread (event loop) alone, in % of one core: near 100 means the event loop is the bottleneck. */
   serverMainThreadCpuPct: number;
+  /**
+   * This driver's own CPU per successful request, in µs: the load client, plus
+   * the executor stub's work for the port's Enqueue calls. Both share the
+   * machine with the server.
+   */
+  driverCpuUsPerReq: number;
   /** Highest VmRSS of the server sampled during the window, MiB. */
   serverPeakRssMb: number;
 }
@@ -83,11 +89,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const rss = rssSampler(o.pid);
     const cpu0 = cpuSeconds(o.pid);
     const main0 = mainThreadCpuSeconds(o.pid);
+    const driver0 = process.cpuUsage();
     const t0 = performance.now();
     await drive(o.seconds * 1000, latencies);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(o.pid) - cpu0;
     const mainCpu = mainThreadCpuSeconds(o.pid) - main0;
+    const driver = process.cpuUsage(driver0);
     const peakKb = rss.stop();
     return {
       concurrency: o.concurrency,
@@ -102,6 +110,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       serverCpuPct: (cpu / elapsed) * 100,
       serverCpuUsPerReq: latencies.length ? (cpu / latencies.length) * 1e6 : NaN,
       serverMainThreadCpuPct: (mainCpu / elapsed) * 100,
+      driverCpuUsPerReq: latencies.length ? (driver.user + driver.system) / latencies.length : NaN,
       serverPeakRssMb: peakKb / 1024,
     };
   } finally {
