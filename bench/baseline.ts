@@ -6,6 +6,11 @@
  *   B0  answers with a canned response, no storage
  *   B1  one INSERT of the run's `actions` row into SQLite (WAL) through Kysely
  *   B2  the same into PostgreSQL
+ *   B3  B1 plus the other work a CreateRun cannot skip, done plainly: the
+ *       inputs written to `<prefix>/<project>/<domain>/<run>/inputs/inputs.pb`
+ *       (folders, temp file, rename) before the INSERT, and
+ *       ActionsService.Enqueue sent to `--actions-url` (connect-node over
+ *       h2c) and awaited after it
  *   fanout  no storage: CreateRun publishes the run (a synthetic Run, shaped
  *       like the port's) to every open RunService/WatchRuns stream, each
  *       stream sending one WatchRunsResponse per published run (the bare
@@ -14,17 +19,22 @@
  * The `actions` table comes from the port's own migration scripts, so the
  * baseline's INSERT updates the same indexes as the port's.
  *
- * Usage: node baseline.js --kind b0|b1|b2|fanout --port N --migrations DIR
- *          [--sqlite FILE] [--pg-db NAME] [--pg-host H] [--pg-port P] [--storage-prefix URL]
+ * Usage: node baseline.js --kind b0|b1|b2|b3|fanout --port N --migrations DIR
+ *          [--sqlite FILE] [--pg-db NAME] [--pg-host H] [--pg-port P] [--storage-prefix URL] [--actions-url URL]
  */
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import * as http2 from "node:http2";
 import { join } from "node:path";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ActionsService } from "#gen/flyteidl2/actions/actions_service_pb.js";
+import { InputsSchema } from "#gen/flyteidl2/task/common_pb.js";
 import { RunService, WatchRunsResponseSchema, type CreateRunRequest, type WatchRunsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createRunRequest } from "./lib/request.js";
 import { actionRow, runResponse } from "./lib/row.js";
@@ -50,12 +60,54 @@ function migrationScripts(dialect: "sqlite" | "postgres"): string[] {
 
 type Insert = (req: CreateRunRequest) => Promise<void>;
 
+/** B3: `<prefix>/<project>/<domain>/<run>/` of the bench request (a file:// prefix). */
+function runFolder(req: CreateRunRequest): string {
+  if (req.id.case !== "runId") throw new Error("bench request expected");
+  const { project, domain, name } = req.id.value;
+  return `${fileURLToPath(storagePrefix)}/${project}/${domain}/${name}`;
+}
+
+let tempCounter = 0;
+async function writeInputs(req: CreateRunRequest): Promise<void> {
+  const dir = `${runFolder(req)}/inputs`;
+  const temp = `${dir}/.inputs.pb.${process.pid}.${tempCounter++}`;
+  await mkdir(dir, { recursive: true });
+  await writeFile(temp, toBinary(InputsSchema, req.inputWrapper.case === "inputs" ? req.inputWrapper.value : create(InputsSchema)), { flag: "wx" });
+  await rename(temp, `${dir}/inputs.pb`);
+}
+
+function enqueueRequest(req: CreateRunRequest) {
+  if (req.id.case !== "runId" || req.task.case !== "taskSpec") throw new Error("bench request expected");
+  const { org, project, domain, name } = req.id.value;
+  const spec = req.task.value;
+  const base = `${storagePrefix}/${project}/${domain}/${name}/`;
+  return {
+    action: {
+      actionId: { run: { org, project, domain, name }, name: "a0" },
+      inputUri: `${base}inputs`,
+      runOutputBase: base,
+      spec: { case: "task" as const, value: { spec, cacheKey: "" } },
+    },
+    runSpec: { rawDataStorage: { rawDataPrefix: storagePrefix } },
+  };
+}
+
+function enqueueClient(baseUrl: string) {
+  const sessions = new Http2SessionManager(baseUrl);
+  const client = createClient(ActionsService, createConnectTransport({ baseUrl, httpVersion: "2", sessionManager: sessions }));
+  return {
+    enqueue: (req: ReturnType<typeof enqueueRequest>) => client.enqueue(req, { timeoutMs: 10_000 }),
+    close: () => sessions.abort(),
+  };
+}
+
 async function openStorage(): Promise<{ insert: Insert; close: () => Promise<void> } | undefined> {
   switch (kind) {
     case "b0":
     case "fanout":
       return undefined;
-    case "b1": {
+    case "b1":
+    case "b3": {
       const raw = new BetterSqlite3(arg("sqlite"));
       raw.pragma("journal_mode = WAL");
       raw.pragma("busy_timeout = 5000");
@@ -64,11 +116,21 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
       const db = new Kysely<any>({ dialect: new SqliteDialect({ database: raw }) });
       // better-sqlite3 binds Buffers, not bare Uint8Arrays.
       const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      const insert: Insert = async (req) => {
+        await db.insertInto("actions").values(actionRow(req, storagePrefix, asBuffer)).execute();
+      };
+      if (kind === "b1") return { insert, close: () => db.destroy() };
+      const executor = enqueueClient(arg("actions-url"));
       return {
         insert: async (req) => {
-          await db.insertInto("actions").values(actionRow(req, storagePrefix, asBuffer)).execute();
+          await writeInputs(req);
+          await insert(req);
+          await executor.enqueue(enqueueRequest(req));
         },
-        close: () => db.destroy(),
+        close: async () => {
+          executor.close();
+          await db.destroy();
+        },
       };
     }
     case "b2": {

@@ -15,7 +15,7 @@
  *   BENCH_WATCH_DRAIN_SECONDS  longest wait after the window for every stream to catch up (30)
  *   BENCH_GROWTH_RUNS / BENCH_GROWTH_ACTIONS / BENCH_GROWTH_EVENTS  growth sizes
  *   BENCH_GROWTH_DBS  sqlite,postgres (default sqlite)
- *   BENCH_SERVERS   development aid: only these servers (B0,B1,B2,port-sqlite,port-pg)
+ *   BENCH_SERVERS   development aid: only these servers (B0,B1,B2,B3,port-sqlite,port-pg)
  *   BENCH_PHASES    development aid: only these phases (proto-c16,proto-c1,json-c16,proto-c64)
  *   BENCH_COMPARE_ENTRY  a second build of the port run in the same pairs (cmp-*), e.g. the
  *                   code before a change: its rows are printed against the same baselines
@@ -91,7 +91,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 // --- servers ------------------------------------------------------------------------
 
 /** cmp-*: the build named by BENCH_COMPARE_ENTRY, run in the same pairs (before/after figures). */
-type ServerKind = "B0" | "B1" | "B2" | "fanout" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
+type ServerKind = "B0" | "B1" | "B2" | "B3" | "fanout" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
 const COMPARE_ENTRY = process.env.BENCH_COMPARE_ENTRY ? resolve(process.env.BENCH_COMPARE_ENTRY) : undefined;
 const isPort = (kind: ServerKind) => kind.startsWith("port") || kind.startsWith("cmp");
 
@@ -145,7 +145,8 @@ async function startKind(kind: ServerKind): Promise<Started> {
     nodeArgs = settings.portNodeArgs;
   } else {
     args = [BASELINE_ENTRY, "--kind", kind.toLowerCase(), "--port", String(port), "--migrations", MIGRATIONS, "--storage-prefix", `file://${dataDir}`];
-    if (kind === "B1") args.push("--sqlite", join(dir, "runs.db"));
+    if (kind === "B1" || kind === "B3") args.push("--sqlite", join(dir, "runs.db"));
+    if (kind === "B3") args.push("--actions-url", stub.url);
     if (kind === "B2") args.push("--pg-db", pgDb!, "--pg-host", pg.host, "--pg-port", String(pg.port), "--pg-user", pg.user);
   }
   const server = await startServer({ label: kind, args, nodeArgs, port, logFile, cwd: dir });
@@ -172,6 +173,11 @@ const SQLITE_PHASES: PhaseSpec[] = [
   { name: "json-c16", json: true, concurrency: 16 },
   // Last, so that its peak RSS is the one at 64 in flight.
   { name: "proto-c64", json: false, concurrency: 64 },
+];
+// B3 (B1 + inputs.pb + Enqueue): context for the c16 and c1 rows.
+const B3_PHASES: PhaseSpec[] = [
+  { name: "proto-c16", json: false, concurrency: 16 },
+  { name: "proto-c1", json: false, concurrency: 1 },
 ];
 const PG_PHASES: PhaseSpec[] = [
   { name: "proto-c16", json: false, concurrency: 16 },
@@ -214,7 +220,7 @@ async function measureServer(pair: number, kind: ServerKind, phases: PhaseSpec[]
         nextRunName,
       });
       run.phases[p.name] = r;
-      const enq = isPort(kind) ? ` enqueued ${stub.enqueued() - enq0}` : "";
+      const enq = isPort(kind) || kind === "B3" ? ` enqueued ${stub.enqueued() - enq0}` : "";
       log(
         `  pair ${pair + 1} ${kind.padEnd(11)} ${p.name.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
           `cpu ${r.serverCpuPct.toFixed(0)}% (main ${r.serverMainThreadCpuPct.toFixed(0)}%) ${r.serverCpuUsPerReq.toFixed(0)} µs/req  driver ${r.driverCpuUsPerReq.toFixed(0)} µs/req  peak ${r.serverPeakRssMb.toFixed(0)} MiB  errors ${r.errors}${enq}` +
@@ -338,6 +344,8 @@ const ROWS: RowSpec[] = [
   // Context: what one more RPC round trip (the port's Enqueue) costs next to B1's whole request, and the CPU
   // the driver's executor stub spends on it on the same two cores.
   { id: "rpc-floor-c1", label: "context: a bare RPC (B0), 1 in flight: p50", base: "B1", port: "B0", phase: "proto-c1", metric: "p50Ms", op: "<=", target: NaN, group: "sqlite", info: true },
+  { id: "b3-c16-rps", label: "context: CreateRun vs B3 (B1 + inputs.pb + Enqueue), 16 in flight: req/s", base: "B3", port: "port-sqlite", phase: "proto-c16", metric: "rps", op: ">=", target: NaN, group: "sqlite", info: true },
+  { id: "b3-c1-p50", label: "context: CreateRun vs B3, 1 in flight: p50", base: "B3", port: "port-sqlite", phase: "proto-c1", metric: "p50Ms", op: "<=", target: NaN, group: "sqlite", info: true },
   { id: "driver-cpu-c16", label: "context: driver CPU per CreateRun (load + executor stub), 16 in flight", base: "B1", port: "port-sqlite", phase: "proto-c16", metric: "driverCpuUsPerReq", op: "<=", target: NaN, group: "sqlite", info: true },
 ];
 
@@ -484,8 +492,9 @@ async function main(): Promise<void> {
       const portFirst = pair % 2 === 1;
       if (settings.only.includes("sqlite")) {
         const ports: ServerKind[] = COMPARE_ENTRY ? ["port-sqlite", "cmp-sqlite"] : ["port-sqlite"];
-        const order: ServerKind[] = portFirst ? [...ports.reverse(), "B1", "B0"] : ["B0", "B1", ...ports];
-        for (const kind of order.filter(wanted)) runs.push(await measureServer(pair, kind, kind === "B0" ? B0_PHASES : SQLITE_PHASES));
+        const order: ServerKind[] = portFirst ? [...ports.reverse(), "B3", "B1", "B0"] : ["B0", "B1", "B3", ...ports];
+        const phasesOf = (kind: ServerKind) => (kind === "B0" ? B0_PHASES : kind === "B3" ? B3_PHASES : SQLITE_PHASES);
+        for (const kind of order.filter(wanted)) runs.push(await measureServer(pair, kind, phasesOf(kind)));
       }
       if (settings.only.includes("pg") && !pgProblem) {
         const ports: ServerKind[] = COMPARE_ENTRY ? ["port-pg", "cmp-pg"] : ["port-pg"];
