@@ -344,6 +344,8 @@ const ROWS: RowSpec[] = [
   // Context: what one more RPC round trip (the port's Enqueue) costs next to B1's whole request, and the CPU
   // the driver's executor stub spends on it on the same two cores.
   { id: "rpc-floor-c1", label: "context: a bare RPC (B0), 1 in flight: p50", base: "B1", port: "B0", phase: "proto-c1", metric: "p50Ms", op: "<=", target: NaN, group: "sqlite", info: true },
+  { id: "b3-floor-c16-rps", label: "context: B3 (the required work alone) vs B1, 16 in flight: req/s", base: "B1", port: "B3", phase: "proto-c16", metric: "rps", op: ">=", target: NaN, group: "sqlite", info: true },
+  { id: "b3-floor-c1-p50", label: "context: B3 vs B1, 1 in flight: p50", base: "B1", port: "B3", phase: "proto-c1", metric: "p50Ms", op: "<=", target: NaN, group: "sqlite", info: true },
   { id: "b3-c16-rps", label: "context: CreateRun vs B3 (B1 + inputs.pb + Enqueue), 16 in flight: req/s", base: "B3", port: "port-sqlite", phase: "proto-c16", metric: "rps", op: ">=", target: NaN, group: "sqlite", info: true },
   { id: "b3-c1-p50", label: "context: CreateRun vs B3, 1 in flight: p50", base: "B3", port: "port-sqlite", phase: "proto-c1", metric: "p50Ms", op: "<=", target: NaN, group: "sqlite", info: true },
   { id: "driver-cpu-c16", label: "context: driver CPU per CreateRun (load + executor stub), 16 in flight", base: "B1", port: "port-sqlite", phase: "proto-c16", metric: "driverCpuUsPerReq", op: "<=", target: NaN, group: "sqlite", info: true },
