@@ -34,13 +34,13 @@ export interface EnqueueRetrierDeps extends EnqueueRetrierOptions {
   random?: () => number;
 }
 
+/**
+ * `prepare` (RootEnqueuer) is CreateRun's Enqueue, durable as described in
+ * ./enqueue-retrier.ts: the record goes into createAction, then `send()` makes
+ * the first attempt. A request that names no complete action gets no record
+ * (nothing to retry).
+ */
 export interface EnqueueRetrier extends RootEnqueuer {
-  /**
-   * CreateRun's Enqueue, durable as described in ./enqueue-retrier.ts: the
-   * record goes into createAction, then `send()` makes the first attempt.
-   * A request that names no complete action gets no record (nothing to retry).
-   */
-  prepare: RootEnqueuer["prepare"];
   /** Scans for pending records (start-up) and keeps scanning periodically. Idempotent. */
   start(): void;
   /**
