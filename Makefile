@@ -2,6 +2,21 @@
 CONFIG ?= config.yaml
 NPM ?= npm
 
+# The Node.js every target runs on: the machine's own when it is 22 or newer,
+# otherwise a pinned Node 24 unpacked from the npm registry into .node/
+# (scripts/node-env.sh). RUNS_NODE_MAJOR=22 (or 24) asks for that major.
+NODE_INFO := $(shell bash scripts/node-env.sh)
+ifeq ($(NODE_INFO),)
+$(error scripts/node-env.sh could not provide Node.js 22 or newer (see the message above))
+endif
+NODE_BIN := $(patsubst BIN=%,%,$(firstword $(NODE_INFO)))
+NODE_WHY := $(patsubst WHY=%,%,$(wordlist 2,999,$(NODE_INFO)))
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+export npm_config_nodedir := $(abspath $(NODE_BIN)/..)
+endif
+$(info $(NODE_WHY))
+
 .PHONY: all install gen build run run-postgres test test-sqlite typecheck api-test integration-test integration-test-postgres build-testclient bench clean
 
 all: build
@@ -13,10 +28,10 @@ node_modules/.installed: package.json package-lock.json
 install: node_modules/.installed
 
 gen: install
-	node scripts/gen.mjs
+	$(NPM) run gen
 
 build: install
-	node scripts/build.mjs
+	$(NPM) run build
 
 ## run: serve on 8090 with SQLite (./runs.db); CONFIG=other.yaml to change
 run: build
@@ -30,7 +45,7 @@ test: gen
 	$(NPM) test -- $(TEST_ARGS)
 
 typecheck: gen
-	npx tsc --noEmit -p .
+	$(NPM) run typecheck
 
 clean:
 	rm -rf dist gen runs.db runs.db-shm runs.db-wal bench/results

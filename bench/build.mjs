@@ -1,5 +1,5 @@
 // Bundles the bench's driver and baseline server into bench/.build/ with the
-// options scripts/build.mjs uses for the service (ESM bundle for node20, the
+// options scripts/build.mjs uses for the service (ESM bundle for node22, the
 // same externals), so baselines and port run the same way: plain `node` on a
 // bundle. Run after `make build` (which generates gen/).
 import { dirname, join } from "node:path";
@@ -12,7 +12,7 @@ await build({
   outdir: join(root, "bench/.build"),
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node22",
   format: "esm",
   sourcemap: true,
   external: ["better-sqlite3", "pg", "pg-native", "pino", "kysely"],

@@ -41,7 +41,7 @@ await build({
   chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node22",
   format: "esm",
   sourcemap: true,
   external: ["better-sqlite3", "pg", "pg-native", "pino", "kysely"],

@@ -17,7 +17,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logger);
-  logger.info({ configFile: config.configFile ?? "(none: defaults)", database: config.database.kind }, "Starting runs-service");
+  logger.info(
+    { configFile: config.configFile ?? "(none: defaults)", database: config.database.kind, node: process.version },
+    "Starting runs-service",
+  );
 
   let app;
   try {

@@ -148,6 +148,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     uReq = { ...uReq, body: readBody(req) };
     uReq = decodeHttpContentEncoding(uReq, req, contentType);
 
+    failPendingWriteOnClose(res);
     handler(uReq)
       .then((uRes) => rewriteParseErrorResponse(uRes, contentType, tracking))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
@@ -165,6 +166,24 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
         res.end();
       });
   }
+}
+
+/**
+ * Since Node.js 24 a write that waits for flow control on an HTTP/2 stream the
+ * client then resets is never called back, and neither "drain" nor "error"
+ * follows. connect-node waits for one of them before it hands the next message
+ * (or the end) to the handler, so a watch stream whose client went away while
+ * it was blocked would hold its generator, and its event-bus subscription,
+ * forever. When the response closes while a write still waits for "drain",
+ * fail that write as a destroyed stream: connect-node then ends the handler as
+ * a client that hung up (Code.Aborted, not logged as an error).
+ */
+function failPendingWriteOnClose(res: NodeServerResponse): void {
+  res.once("close", () => {
+    if (res.listenerCount("drain") === 0 || res.listenerCount("error") === 0) return;
+    const err = Object.assign(new Error("the client closed the stream"), { code: "ERR_STREAM_DESTROYED" });
+    res.emit("error", err);
+  });
 }
 
 /**
