@@ -183,6 +183,19 @@ describe.each(await testDialects())("action start time and PAUSED on %s", (kind)
     });
   });
 
+  it("the default order breaks created_at ties by run and action name descending, on every page", async () => {
+    for (const name of ["b", "a", "c"]) await create(name); // same microsecond, same phase
+    const page = async (token: string) => repo.listActions(RUN, { limit: 1, token, filters: [], sort: [] });
+    const names: string[] = [];
+    let token = "";
+    do {
+      const p = await page(token);
+      names.push(...p.rows.map((r) => r.name));
+      token = p.nextToken;
+    } while (token !== "");
+    expect(names).toEqual(["c", "b", "a"]);
+  });
+
   describe("updateActionDetailedInfo", () => {
     it("replaces detailed_info and notifies watchers of the action (and of the run for the root)", async () => {
       await create("a0", null);
