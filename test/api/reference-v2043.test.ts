@@ -131,6 +131,9 @@ describe.each(await testDialects())("v2.0.43 behaviours over a real server on %s
     await watch.until(() => node("c1")?.action?.status?.phase === ActionPhase.SUCCEEDED, "SUCCEEDED");
     expect(node("a0")!.childrenPhaseCounts).toMatchObject({ [ActionPhase.SUCCEEDED]: 1, [ActionPhase.PAUSED]: 0 });
     expect((await runs.getActionDetails({ actionId: actionId("rcond", "c1") })).details?.status?.endTime).toBeDefined();
+    // There is no outputs.pb for a condition: its data is its inputs and no outputs, not NotFound.
+    expect((await runs.getActionDataURIs({ actionId: actionId("rcond", "c1") })).outputsUri).toBe("");
+    expect((await runs.getActionData({ actionId: actionId("rcond", "c1") })).outputs?.literals).toEqual([]);
 
     // detailed_info holds what the reference stores there: the condition (5), the value (6) and the signaller (7).
     const row = await t.app.repository.actions.getAction({ project: PROJECT, domain: DOMAIN, run: "rcond", action: "c1" });
