@@ -15,8 +15,7 @@
  *   therefore first fires at its next slot, never at once, and a restart
  *   resumes after the last run the trigger created.
  */
-import { TriggerAutomationSpecSchema, type Schedule } from "#gen/flyteidl2/task/common_pb.js";
-import { fromBinary } from "@bufbuild/protobuf";
+import type { Schedule } from "#gen/flyteidl2/task/common_pb.js";
 import type { TriggerRow } from "../repository/schema/index.js";
 import { toEpochMicros, type Timestamp } from "../repository/timestamps.js";
 import { decodeAutomationSpec } from "../repository/transformers/trigger.js";
@@ -93,16 +92,7 @@ export function triggerSchedule(row: Pick<TriggerRow, "automation_spec" | "autom
   return { schedule, resolved: resolveSchedule(schedule) };
 }
 
-/** The name of the input that receives the slot time, "" when none. */
-export function kickoffTimeInputArg(row: Pick<TriggerRow, "automation_spec">): string {
-  if (!row.automation_spec || row.automation_spec.length === 0) return "";
-  try {
-    const spec = fromBinary(TriggerAutomationSpecSchema, row.automation_spec);
-    return spec.automation.case === "schedule" ? spec.automation.value.kickoffTimeInputArg : "";
-  } catch {
-    return "";
-  }
-}
+export { kickoffTimeInputArg } from "../service/run-service/trigger-run.js";
 
 /** Slots strictly after this are owed a run: the later of updated_at and triggered_at. */
 export function baselineMs(row: Pick<TriggerRow, "updated_at" | "triggered_at">): number {

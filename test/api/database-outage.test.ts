@@ -45,4 +45,29 @@ describe.skipIf(!pgUp)("PostgreSQL going away and coming back", () => {
     expect(recovered).toBe(true);
     expect((await client.getProject({ id: "flytesnacks" })).project!.id).toBe("flytesnacks");
   });
+  it("a connection lost inside a transaction fails that transaction, not the process", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const outcome = t.app.db.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.selectFrom("projects").select("identifier").execute();
+          proxy.cut(); // between two statements: the client is checked out with no query running
+          await new Promise((r) => setTimeout(r, 200));
+          await trx.selectFrom("projects").select("identifier").execute();
+        })
+        .then(
+          () => "committed",
+          () => "failed",
+        );
+      expect(await outcome).toBe("failed");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      proxy.restore();
+    }
+  });
 });

@@ -84,10 +84,10 @@ describe("buildActionDetails", () => {
     }
   });
 
-  it("rejects other action types that have a digest", async () => {
-    await expect(buildActionDetails(base({ action_type: ActionType.CONDITION, detailed_info: runInfo("x") }), [], noSpecs)).rejects.toThrow(
-      "unknown action type 3",
-    );
+  it("rejects unknown action types that have a digest; a condition has no spec to show", async () => {
+    await expect(buildActionDetails(base({ action_type: 4, detailed_info: runInfo("x") }), [], noSpecs)).rejects.toThrow("unknown action type 4");
+    const condition = await buildActionDetails(base({ action_type: ActionType.CONDITION, function_name: "approve", detailed_info: runInfo("x") }), [], noSpecs);
+    expect([condition.spec.case, condition.metadata?.spec.case]).toEqual([undefined, "condition"]);
   });
 
   it("reports undecodable stored bytes with the action and column", async () => {

@@ -1,10 +1,11 @@
-import { create, equals } from "@bufbuild/protobuf";
+import { create, equals, toBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { CatalogCacheStatus } from "#gen/flyteidl2/core/catalog_pb.js";
 import {
   ActionMetadataSchema,
+  ActionSpecSchema,
   ActionStatusSchema,
   ActionType,
   RunSource,
@@ -136,8 +137,21 @@ describe("actionMetadataFromRow", () => {
     const trace = actionMetadataFromRow(actionRow({ action_type: ActionType.TRACE, function_name: "tr", task_name: "tr" }));
     expect(trace.spec).toMatchObject({ case: "trace", value: { name: "tr" } });
 
-    const other = actionMetadataFromRow(actionRow({ action_type: ActionType.CONDITION }));
+    const other = actionMetadataFromRow(actionRow({ action_type: ActionType.UNSPECIFIED }));
     expect(other.spec.case).toBeUndefined();
+  });
+
+  it("conditions carry their name: the function-name column, else the name in the stored ConditionAction", () => {
+    const named = actionMetadataFromRow(actionRow({ action_type: ActionType.CONDITION, function_name: "approve", task_name: "approve" }));
+    expect(named.actionType).toBe(ActionType.CONDITION);
+    expect(named.spec).toMatchObject({ case: "condition", value: { name: "approve" } });
+
+    const spec = toBinary(ActionSpecSchema, create(ActionSpecSchema, { spec: { case: "condition", value: { name: "approve-item", prompt: "ok?" } } }));
+    const fromSpec = actionMetadataFromRow(actionRow({ action_type: ActionType.CONDITION, function_name: "", action_spec: spec }));
+    expect(fromSpec.spec).toMatchObject({ case: "condition", value: { name: "approve-item" } });
+
+    const unreadable = actionMetadataFromRow(actionRow({ action_type: ActionType.CONDITION, function_name: "", action_spec: new Uint8Array([0xff]) }));
+    expect(unreadable.spec).toMatchObject({ case: "condition", value: { name: "" } });
   });
 });
 

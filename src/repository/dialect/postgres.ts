@@ -111,6 +111,10 @@ export async function openPostgres(o: PostgresOptions): Promise<DatabaseHandle> 
   // An idle client whose connection dies emits 'error' on the pool; without a
   // listener Node would crash the process. The next query reconnects.
   pool.on("error", (error) => o.logger.warn({ err: error }, "idle PostgreSQL connection lost"));
+  // A checked-out client (e.g. inside a transaction, between two statements)
+  // has no pool listener: its 'error' would be an uncaught exception. The
+  // failure still reaches the caller through its next query.
+  pool.on("connect", (client) => client.on("error", (error) => o.logger.warn({ err: error }, "PostgreSQL connection lost while in use")));
 
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 

@@ -29,6 +29,11 @@ export interface PhaseUpdate {
   cacheStatus: number;
   /** When the action ended; ended_at is only ever set once (the first terminal time). */
   endTime?: Timestamp;
+  /**
+   * When the action really started (ActionStatus.start_time); an earlier one
+   * moves created_at back, and the duration is measured from it.
+   */
+  startTime?: Timestamp;
 }
 
 /** Position in listEventsAfter: the last event already read. */
@@ -71,10 +76,16 @@ export interface ActionRepo {
   listRuns(scope: RunScope, request: PageRequest): Promise<Page<ActionRow>>;
   listActions(run: RunKey, request: PageRequest): Promise<Page<ActionRow>>;
   /**
-   * Phase-guarded update: applied only when the stored phase ≤ the new one, or
-   * the stored phase is FAILED/TIMED_OUT (a retry). Returns whether a row changed.
+   * Phase-guarded update: applied only when the stored phase ≤ the new one,
+   * the stored phase is FAILED/TIMED_OUT (a retry), or a PAUSED action settles
+   * into a terminal phase. Returns whether a row changed.
    */
   updateActionPhase(key: ActionKey, update: PhaseUpdate): Promise<boolean>;
+  /**
+   * Replaces detailed_info (the serialised RunInfo) and notifies watchers.
+   * NotFoundError when absent.
+   */
+  updateActionDetailedInfo(key: ActionKey, detailedInfo: Uint8Array): Promise<void>;
   /** Marks the run's root ABORTED with the reason and a pending abort request. NotFoundError when absent. */
   abortRun(key: RunKey, reason: string): Promise<ActionRow>;
   /** Marks one action ABORTED with the reason and a pending abort request. NotFoundError when absent. */

@@ -48,10 +48,16 @@ const COLUMN_SET: Record<keyof ActionsTable, true> = {
 };
 export const ACTION_ROW_COLUMNS = Object.keys(COLUMN_SET) as (keyof ActionsTable)[];
 
-/** The default order of ListRuns and ListActions: unfinished phases first, newest first within a phase. */
+/**
+ * The default order of ListRuns and ListActions: unfinished phases first,
+ * newest first within a phase, then run and action name descending (the
+ * reference's order since v2.0.43, for rows created in the same microsecond).
+ */
 export const DEFAULT_ACTION_SORT: readonly SortParam[] = [
   { column: "phase", direction: "asc" },
   { column: "created_at", direction: "desc" },
+  { column: "run_name", direction: "desc" },
+  { column: "name", direction: "desc" },
 ];
 
 export function runLabel(key: RunKey): string {

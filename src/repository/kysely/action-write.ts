@@ -7,9 +7,11 @@ import type { DatabaseHandle } from "../dialect/index.js";
 import type { ActionRepo } from "../interfaces/action.js";
 import type { ActionRow, Database, NewActionRow } from "../schema/index.js";
 import { parseTimestamp, toEpochMicros, type Timestamp } from "../timestamps.js";
+import { NotFoundError } from "../errors.js";
 import {
   ACTION_ROW_COLUMNS,
   actionKeyOf,
+  actionLabel,
   lockForUpdate,
   publishAction,
   publishRun,
@@ -22,6 +24,18 @@ export const ROOT_ACTION_NAME = "a0";
 
 /** Phases an action may leave for a lower one (a retry of the action). */
 const RETRYABLE: ReadonlySet<number> = new Set([ActionPhase.FAILED, ActionPhase.TIMED_OUT]);
+
+/**
+ * Phases a PAUSED action may settle into. PAUSED (9) sorts above every
+ * terminal phase, so without this a signalled, timed-out or aborted condition
+ * would stay PAUSED for ever. Only terminal phases: a paused action never resumes.
+ */
+const SETTLES_PAUSED: ReadonlySet<number> = new Set([
+  ActionPhase.SUCCEEDED,
+  ActionPhase.FAILED,
+  ActionPhase.ABORTED,
+  ActionPhase.TIMED_OUT,
+]);
 
 export interface EndFields {
   ended_at: Timestamp;
@@ -44,7 +58,12 @@ export function endFields(createdAt: Timestamp, existingEnd: Timestamp | null, e
 
 /** Whether the phase guard lets an action in `stored` move to `next`. */
 export function phaseUpdateAllowed(stored: number, next: number): boolean {
-  return stored <= next || RETRYABLE.has(stored);
+  return stored <= next || RETRYABLE.has(stored) || (stored === ActionPhase.PAUSED && SETTLES_PAUSED.has(next));
+}
+
+/** The earlier of the stored start and a reported one (an action's start only ever moves back). */
+export function earlierStart(createdAt: Timestamp, reported: Timestamp | undefined): Timestamp {
+  return reported !== undefined && toEpochMicros(reported) < toEpochMicros(createdAt) ? reported : createdAt;
 }
 
 const TIMESTAMP_COLUMNS = ["abort_requested_at", "created_at", "updated_at", "ended_at"] as const;
@@ -53,7 +72,7 @@ export function createActionWrites(
   h: DatabaseHandle,
   clock: Clock,
   bus: EventBus,
-): Pick<ActionRepo, "createAction" | "updateActionPhase"> {
+): Pick<ActionRepo, "createAction" | "updateActionPhase" | "updateActionDetailedInfo"> {
   const { db } = h;
 
   /** The row the database holds after inserting `values`, as a read would return it. */
@@ -140,6 +159,11 @@ export function createActionWrites(
           whereAction(trx.selectFrom("actions").select(["phase", "created_at", "ended_at"]), key),
         ).executeTakeFirst();
         if (!stored || !phaseUpdateAllowed(stored.phase, update.phase)) return false;
+        // A reported start earlier than the row's moves created_at back, and the
+        // duration is measured from it (also when the end was stored before).
+        const start = earlierStart(stored.created_at, update.startTime);
+        const moved = start !== stored.created_at;
+        const end = update.endTime ?? (moved ? stored.ended_at : null);
         const result = await trx
           .updateTable("actions")
           .set({
@@ -147,7 +171,8 @@ export function createActionWrites(
             attempts: update.attempts,
             cache_status: update.cacheStatus,
             updated_at: clock.now(),
-            ...(update.endTime ? endFields(stored.created_at, stored.ended_at, update.endTime) : {}),
+            ...(moved ? { created_at: start } : {}),
+            ...(end ? endFields(start, stored.ended_at, end) : {}),
           })
           .where("project", "=", key.project)
           .where("domain", "=", key.domain)
@@ -159,6 +184,21 @@ export function createActionWrites(
       if (changed) publishAction(bus, key);
       if (key.action === ROOT_ACTION_NAME) publishRun(bus, key);
       return changed;
+    },
+
+    async updateActionDetailedInfo(key, detailedInfo) {
+      const result = await db
+        .updateTable("actions")
+        .set({ detailed_info: detailedInfo, updated_at: clock.now() })
+        .where("project", "=", key.project)
+        .where("domain", "=", key.domain)
+        .where("run_name", "=", key.run)
+        .where("name", "=", key.action)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new NotFoundError(`action not found: ${actionLabel(key)}`);
+      // Watchers learn about a write that changes no phase, too.
+      publishAction(bus, key);
+      if (key.action === ROOT_ACTION_NAME) publishRun(bus, key);
     },
   };
 }

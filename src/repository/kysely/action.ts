@@ -12,7 +12,7 @@ import { createActionEventMethods } from "./action-events.js";
 import { createActionReads } from "./action-read.js";
 import { createActionWrites } from "./action-write.js";
 
-export { ROOT_ACTION_NAME, endFields, phaseUpdateAllowed } from "./action-write.js";
+export { ROOT_ACTION_NAME, earlierStart, endFields, phaseUpdateAllowed } from "./action-write.js";
 
 export function createActionRepo(handle: DatabaseHandle, clock: Clock, bus: EventBus): ActionRepo {
   return {

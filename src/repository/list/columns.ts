@@ -54,6 +54,7 @@ export const ACTION_COLUMNS: ColumnSet = columnSet({
   domain: TEXT,
   run_name: TEXT,
   phase: INT,
+  action_type: INT,
   run_source: TEXT,
   trigger_task_name: TEXT_NULL,
   trigger_name: TEXT_NULL,

@@ -41,6 +41,7 @@ async function specFromDigest(row: ActionRow, digest: string, loadSpec: SpecLoad
   const bytes = await loadSpec(digest);
   switch (row.action_type) {
     case ActionType.UNSPECIFIED:
+    case ActionType.CONDITION: // no spec to show in the 2.0.16 ActionDetails
       return undefined;
     case ActionType.TASK:
       return bytes ? { case: "task", value: decodeStored(TaskSpecSchema, bytes, `task spec ${digest}`, row) } : undefined;

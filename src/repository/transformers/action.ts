@@ -2,7 +2,7 @@
  * actions rows → the Run / Action messages of ListRuns, CreateRun, WatchRuns
  * and ListActions. Identifiers always carry org "" (org is never stored).
  */
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp as PbTimestamp } from "@bufbuild/protobuf/wkt";
 import { ActionIdentifierSchema, TriggerIdentifierSchema, TriggerNameSchema, type ActionIdentifier } from "#gen/flyteidl2/common/identifier_pb.js";
 import { TaskIdentifierSchema } from "#gen/flyteidl2/task/task_definition_pb.js";
@@ -10,7 +10,9 @@ import {
   ActionMetadataSchema,
   ActionSchema,
   ActionStatusSchema,
+  ActionSpecSchema,
   ActionType,
+  ConditionActionMetadataSchema,
   RunSchema,
   RunSourceSchema,
   TaskActionMetadataSchema,
@@ -18,6 +20,7 @@ import {
   type Action,
   type ActionMetadata,
   type ActionStatus,
+  type ConditionActionMetadata,
   type Run,
 } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { ActionRow } from "../schema/index.js";
@@ -83,8 +86,27 @@ export function actionMetadataFromRow(row: ActionRow): ActionMetadata {
     metadata.spec = { case: "task", value: task };
   } else if (row.action_type === ActionType.TRACE) {
     metadata.spec = { case: "trace", value: create(TraceActionMetadataSchema, { name: row.function_name }) };
+  } else if (row.action_type === ActionType.CONDITION) {
+    metadata.spec = { case: "condition", value: conditionMetadataFromRow(row) };
   }
   return metadata;
+}
+
+/**
+ * A condition's metadata: its name (the function-name column, else the name
+ * in the stored ConditionAction; an undecodable spec only loses that fallback).
+ */
+export function conditionMetadataFromRow(row: Pick<ActionRow, "function_name" | "action_spec">): ConditionActionMetadata {
+  let name = row.function_name;
+  if (name === "" && row.action_spec && row.action_spec.length > 0) {
+    try {
+      const spec = fromBinary(ActionSpecSchema, row.action_spec).spec;
+      if (spec.case === "condition") name = spec.value.name;
+    } catch {
+      // keep the empty name
+    }
+  }
+  return create(ConditionActionMetadataSchema, { name });
 }
 
 /** Status from the row columns; duration_ms is kept when `keepDuration` accepts it. */

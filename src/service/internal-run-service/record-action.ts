@@ -1,12 +1,13 @@
-/** RecordAction: an executor reports a child action (a task or a trace) of a run. */
+/** RecordAction: an executor reports a child action (a task, a trace or a condition) of a run. */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { RecordActionResponseSchema, type RecordActionRequest } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
-import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { ActionSpecSchema, ActionType, ConditionActionSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
 import type { NewActionRow } from "../../repository/schema/index.js";
 import { fromSecondsNanos } from "../../repository/timestamps.js";
+import { RUN_INFO_CONDITION, setRawMessageField } from "../../repository/transformers/run-info-fields.js";
 import { taskSpecToStored, traceSpecToStored } from "../../repository/transformers/task-spec.js";
 import { actionKeyOf, describeKey } from "../run-service/index.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
@@ -92,6 +93,18 @@ export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActi
           info.taskSpecDigest = await storeSpec(() => traceSpecToStored(traceSpec), "trace spec", false);
         }
         info.outputsUri = trace.outputs?.outputUri ?? "";
+        break;
+      }
+      case "condition": {
+        // Human in the loop: the executor pauses it until it is signalled. The
+        // condition's name is its display name; there is no spec to digest.
+        const condition = spec.value;
+        actionSpec.spec = { case: "condition", value: condition };
+        row.action_type = ActionType.CONDITION;
+        row.task_name = nullIfEmpty(condition.name);
+        row.function_name = condition.name;
+        // Kept in RunInfo as the reference does, for details after the executor forgets it.
+        setRawMessageField(info, RUN_INFO_CONDITION, toBinary(ConditionActionSchema, condition));
         break;
       }
       default:

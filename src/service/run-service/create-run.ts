@@ -17,6 +17,7 @@ import {
 import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
 import { CreateRunResponseSchema, type CreateRunRequest } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { NotFoundError } from "../../repository/errors.js";
+import { toEpochMicros } from "../../repository/timestamps.js";
 import type { RunKey } from "../../repository/interfaces/action.js";
 import type { NewActionRow } from "../../repository/schema/index.js";
 import { runRowToRun } from "../../repository/transformers/action.js";
@@ -27,7 +28,8 @@ import { requireProject, requireTaskId, requireTriggerName } from "../request-ch
 import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./cache-key.js";
 import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./index.js";
 import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
-import { generateRunName } from "./run-names.js";
+import { generateRunName, runNameProblem } from "./run-names.js";
+import { triggerRunDefaults, type TriggerRunDefaults } from "./trigger-run.js";
 import { newActionRow } from "../../repository/transformers/action-row.js";
 
 /** Every run's root action is called this. */
@@ -41,7 +43,7 @@ interface RunIdentity extends RunKey {
 interface TaskSource {
   id: TaskIdentifier | undefined;
   spec: TaskSpec;
-  trigger?: { name: string; taskName: string; revision: number };
+  trigger?: { name: string; taskName: string; revision: number; defaults: TriggerRunDefaults };
 }
 
 function invalid(message: string): ConnectError {
@@ -67,6 +69,9 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       case "runId": {
         const { org, project, domain, name } = id.value;
         if (project === "" || domain === "" || name === "") throw invalid("run_id.project, run_id.domain and run_id.name are required");
+        // Only names chosen now: runs stored under other names stay readable.
+        const problem = runNameProblem(name);
+        if (problem) throw invalid(problem);
         return { org, project, domain, run: name };
       }
       case "projectId": {
@@ -104,6 +109,13 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
           }
           throw error;
         }
+        let defaults: TriggerRunDefaults;
+        try {
+          // A run by trigger name is a fire now: the trigger's run spec and inputs, the kickoff input set to now.
+          defaults = triggerRunDefaults(trigger, Number(toEpochMicros(clock.now()) / 1000n));
+        } catch (error) {
+          throw new ConnectError(`trigger ${JSON.stringify(name.name)} has an unreadable spec: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
+        }
         const id = create(TaskIdentifierSchema, {
           project: trigger.project,
           domain: trigger.domain,
@@ -113,7 +125,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
         return {
           id,
           spec: await loadTaskSpec(id),
-          trigger: { name: trigger.name, taskName: trigger.task_name, revision: trigger.latest_revision },
+          trigger: { name: trigger.name, taskName: trigger.task_name, revision: trigger.latest_revision, defaults },
         };
       }
       default:
@@ -169,17 +181,21 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
         return create(CreateRunResponseSchema, { run: runRowToRun(existingRun) });
       }
 
-      const runSpec = effectiveRunSpec(req.runSpec);
+      // What the request leaves out, a trigger's stored run spec and inputs fill in.
+      const runSpec = effectiveRunSpec(req.runSpec ?? source.trigger?.defaults.runSpec);
+      const triggerInputs = source.trigger?.defaults.inputs;
+      const inputWrapper: CreateRunRequest["inputWrapper"] =
+        req.inputWrapper.case === undefined && triggerInputs ? { case: "inputs", value: triggerInputs } : req.inputWrapper;
       let prefix = inputPrefix(deps.storagePrefix, id.project, id.domain, id.run);
       const outputBase = runOutputBase(deps.storagePrefix, id.project, id.domain, id.run);
       let cacheKey: string;
-      if (req.inputWrapper.case === "offloadedInputData") {
-        const offloaded = req.inputWrapper.value;
+      if (inputWrapper.case === "offloadedInputData") {
+        const offloaded = inputWrapper.value;
         if (offloaded.uri === "") throw invalid("offloaded_input_data.uri is required");
         prefix = offloaded.uri;
         cacheKey = cacheKeyFor(source.spec, () => offloaded.inputsHash, id);
       } else {
-        const inputs: Inputs = fillDefaultInputs(req.inputWrapper.value, source.spec.defaultInputs);
+        const inputs: Inputs = fillDefaultInputs(inputWrapper.value, source.spec.defaultInputs);
         const uri = inputsUri(prefix);
         try {
           await blobStore.write(uri, toBinary(InputsSchema, inputs));

@@ -45,6 +45,8 @@ export function getDataHandlers(
     const uris: DataUris = { inputsUri: info.inputsUri, outputsUri: "" };
     if (row.phase !== ActionPhase.SUCCEEDED) return uris;
     if (row.action_type === ActionType.TRACE) return { ...uris, outputsUri: info.outputsUri };
+    // A condition's value is kept inline in RunInfo, never in an outputs.pb.
+    if (row.action_type === ActionType.CONDITION) return uris;
     const attempts = attemptsFromEvents(await actions.listEvents(key, MAX_EVENTS_PER_ACTION));
     if (attempts.length === 0) throw new NotFoundError("outputs not available, no attempts for action");
     const outputUri = attempts[attempts.length - 1].outputs?.outputUri ?? "";

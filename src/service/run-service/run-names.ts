@@ -37,3 +37,28 @@ export function generateRunName(random: RandomIndex = secureRandomIndex): string
   while (name.length < RUN_NAME_LENGTH) name += RUN_NAME_ALPHABET[random(RUN_NAME_ALPHABET.length)];
   return name;
 }
+
+/** Longest run name (RunIdentifier.name's max_len in the IDL). */
+export const RUN_NAME_MAX_LENGTH = 30;
+
+/** A DNS-1035 label: a lower-case letter, then lower-case letters, digits and '-', not ending with '-'. */
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Why `name` cannot be a run name chosen by the caller, or undefined when it
+ * can. The executor names Kubernetes objects after the run ("<run>-<action>",
+ * and the Services and pods plugins derive from it), so a name must be a
+ * DNS-1035 label of at most 30 characters. Generated names always are.
+ */
+export function runNameProblem(name: string): string | undefined {
+  if (name.length > RUN_NAME_MAX_LENGTH) {
+    return `invalid run name ${JSON.stringify(name)}: must be no more than ${RUN_NAME_MAX_LENGTH} characters`;
+  }
+  if (!DNS_1035_LABEL.test(name)) {
+    return (
+      `invalid run name ${JSON.stringify(name)}: a run name must be a DNS-1035 label: lower-case letters, digits and '-', ` +
+      `starting with a letter and ending with a letter or digit (e.g. "my-run" or "abc-123")`
+    );
+  }
+  return undefined;
+}

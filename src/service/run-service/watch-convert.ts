@@ -14,7 +14,7 @@ import {
   type EnrichedAction,
 } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { RunKey } from "../../repository/interfaces/action.js";
-import { pbTimestamp } from "../../repository/transformers/action.js";
+import { conditionMetadataFromRow, pbTimestamp } from "../../repository/transformers/action.js";
 import { extractFunctionName } from "../../repository/transformers/task.js";
 import type { NodeUpdate } from "../run-state/index.js";
 
@@ -30,7 +30,8 @@ function runSourceNumber(name: string): number {
  * - metadata: parent, group, function name, source, trigger; TASK actions
  *   carry their task id (empty strings for missing parts), type, short name
  *   (the stored one, else the last "." segment of the task name) and
- *   environment; TRACE actions carry the task-name column as trace name;
+ *   environment; TRACE actions carry the task-name column as trace name,
+ *   CONDITION actions their condition name;
  * - meets_filter, and the node's descendant counts by phase (zero counts kept).
  */
 export function nodeUpdateToEnrichedAction(run: RunKey, update: NodeUpdate): EnrichedAction {
@@ -68,6 +69,9 @@ export function nodeUpdateToEnrichedAction(run: RunKey, update: NodeUpdate): Enr
       }),
     };
     metadata.environmentName = row.environment_name ?? "";
+  } else if (row.action_type === ActionType.CONDITION) {
+    // The console offers the signal input only for actions it sees as conditions.
+    metadata.spec = { case: "condition", value: conditionMetadataFromRow(row) };
   }
   if (row.trigger_name !== null) {
     metadata.triggerName = row.trigger_name;

@@ -221,7 +221,13 @@ describe("allow-lists", () => {
     expect(invalid(() => makeFilter(ACTION_COLUMNS, "trigger_type", "eq", ["x"]))).toContain(
       "invalid filter field: trigger_type",
     );
-    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(17);
+    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(18);
+  });
+
+  it("allow action_type on actions (an integer: the ActionType number, as the reference)", () => {
+    const f = makeFilter(ACTION_COLUMNS, "action_type", "eq", ["3"]);
+    expect([f.column, f.values]).toEqual(["action_type", [3]]);
+    expect(invalid(() => makeFilter(ACTION_COLUMNS, "action_type", "eq", ["ACTION_TYPE_CONDITION"]))).toContain("is not an integer");
   });
 
   it("carry the schema types", () => {
