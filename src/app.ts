@@ -37,6 +37,9 @@ import { createTaskService } from "./service/task-service.js";
 import { createTriggerService } from "./service/trigger-service.js";
 import { createBlobStore, type BlobStore } from "./storage/index.js";
 import { systemClock, type Clock } from "./util/clock.js";
+import { createTelemetry, type Telemetry } from "./telemetry/otel.js";
+import { otelClientInterceptor, otelServerInterceptor } from "./telemetry/otel-interceptor.js";
+import { traceRepositories } from "./telemetry/trace-repository.js";
 
 export interface AppOptions {
   config: Config;
@@ -66,6 +69,8 @@ export interface App {
   readonly enqueueRetrier: EnqueueRetrier;
   /** Fires the runs of schedule triggers; undefined when runs.triggerScheduler.enabled is false. */
   readonly triggerScheduler: TriggerScheduler | undefined;
+  /** OpenTelemetry from the `otel` section (no tracer or meter with `noop`). */
+  readonly telemetry: Telemetry;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -78,6 +83,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock();
   const dbLogger = logger.child({ component: "db" });
 
+  const telemetry = createTelemetry(config.otel, logger.child({ component: "otel" }));
+  const tracer = telemetry.tracer;
   const db = await openDatabase(config.database, dbLogger);
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
@@ -96,7 +103,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     } else {
       bus = createInProcessBus();
     }
-    const repository = createRepository(db, clock, bus);
+    const plainRepository = createRepository(db, clock, bus);
+    const repository = tracer
+      ? traceRepositories(plainRepository, tracer, db.kind === "postgres" ? "postgresql" : "sqlite")
+      : plainRepository;
     await seedProjects(repository.projects, config.runs.seedProjects, clock, dbLogger);
 
     let blobStore = opts.blobStore;
@@ -105,7 +115,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       closeBlobStore = () => built.close();
       blobStore = built;
     }
-    const ownClient = opts.actionsClient ? undefined : createActionsClient({ baseUrl: config.runs.actionsServiceUrl });
+    const ownClient = opts.actionsClient ? undefined : createActionsClient({
+          baseUrl: config.runs.actionsServiceUrl,
+          interceptors: tracer ? [otelClientInterceptor(tracer)] : [],
+        });
     closeActionsClient = () => ownClient?.close?.();
     const actionsClient = opts.actionsClient ?? ownClient!;
     const reconciler = createAbortReconciler({
@@ -183,6 +196,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           healthy: () => readiness().then(() => true, () => false),
         }),
         interceptors: [
+          ...(tracer && telemetry.meter ? [otelServerInterceptor(tracer, telemetry.meter)] : []),
           loggingInterceptor(rpcLogger),
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
@@ -225,6 +239,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       bus,
       enqueueRetrier: retrier,
       triggerScheduler: scheduler,
+      telemetry,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
@@ -237,6 +252,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           closeBlobStore?.();
           await pgBus?.close();
           await db.close();
+          await telemetry.shutdown();
           logger.info("stopped");
         })();
         return closing;
@@ -250,6 +266,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
+    await telemetry.shutdown();
     throw error;
   }
 }

@@ -24,6 +24,7 @@ import {
   rewriteParseErrorResponse,
   wireProtocolOf,
 } from "./parse-error-code.js";
+import { assignRequestId } from "../telemetry/request-context.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request
@@ -133,6 +134,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
 
   function serveRpc(handler: UniversalHandler, req: NodeServerRequest, res: NodeServerResponse): void {
     const { contextValues, tracking } = createParseErrorContext();
+    assignRequestId(req, res, contextValues);
     let uReq: UniversalServerRequest;
     try {
       uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
