@@ -17,7 +17,7 @@ import { createRepository, type Repository } from "./repository/index.js";
 import { createPendingEnqueueRepo } from "./repository/kysely/pending-enqueue.js";
 import { createScheduleTriggerSource } from "./repository/kysely/schedule-triggers.js";
 import { seedProjects } from "./repository/seed.js";
-import { inProcessCreateRun } from "./scheduler/in-process.js";
+import { inProcessCreateRun, type CreateRunFn } from "./scheduler/in-process.js";
 import { createTriggerScheduler, type TriggerScheduler } from "./scheduler/trigger-scheduler.js";
 import { startHttpServer, type RunningHttpServer } from "./server/http-server.js";
 import { createRequestHandler } from "./server/request-handler.js";
@@ -40,6 +40,8 @@ import { systemClock, type Clock } from "./util/clock.js";
 import { createTelemetry, type Telemetry } from "./telemetry/otel.js";
 import { otelClientInterceptor, otelServerInterceptor } from "./telemetry/otel-interceptor.js";
 import { traceRepositories } from "./telemetry/trace-repository.js";
+import { createRunsMetrics, type RunsMetrics } from "./telemetry/prometheus.js";
+import { watchInboxStats } from "./service/run-service/watch-support.js";
 
 export interface AppOptions {
   config: Config;
@@ -69,6 +71,8 @@ export interface App {
   readonly enqueueRetrier: EnqueueRetrier;
   /** Fires the runs of schedule triggers; undefined when runs.triggerScheduler.enabled is false. */
   readonly triggerScheduler: TriggerScheduler | undefined;
+  /** Prometheus metrics (served at runs.server.metrics.path unless disabled). */
+  readonly metrics: RunsMetrics;
   /** OpenTelemetry from the `otel` section (no tracer or meter with `noop`). */
   readonly telemetry: Telemetry;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
@@ -86,6 +90,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const telemetry = createTelemetry(config.otel, logger.child({ component: "otel" }));
   const tracer = telemetry.tracer;
   const db = await openDatabase(config.database, dbLogger);
+  let sources: { bus?: EventBus; reconciler?: AbortReconciler; retrier?: EnqueueRetrier } = {};
+  const metrics = createRunsMetrics({
+    busSubscribers: () => sources.bus?.subscriberCount() ?? 0,
+    abortBacklog: () => sources.reconciler?.backlog(),
+    enqueueBacklog: () => sources.retrier?.backlog(),
+    pool: db.poolStats ? () => db.poolStats!() : undefined,
+    watchInbox: () => watchInboxStats,
+  });
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
   let closeActionsClient: (() => void) | undefined;
@@ -117,7 +129,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     }
     const ownClient = opts.actionsClient ? undefined : createActionsClient({
           baseUrl: config.runs.actionsServiceUrl,
-          interceptors: tracer ? [otelClientInterceptor(tracer)] : [],
+          interceptors: [metrics.clientInterceptor, ...(tracer ? [otelClientInterceptor(tracer)] : [])],
         });
     closeActionsClient = () => ownClient?.close?.();
     const actionsClient = opts.actionsClient ?? ownClient!;
@@ -127,6 +139,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       config: config.runs.abortReconciler,
       logger: logger.child({ component: "abort-reconciler" }),
       clock,
+      onRetry: metrics.abortRetry,
     });
     abortReconciler = reconciler;
     reconciler.start();
@@ -139,7 +152,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       initialDelayMs: config.runs.abortReconciler.initialDelay,
       maxDelayMs: config.runs.abortReconciler.maxDelay,
+      onRetry: metrics.enqueueRetry,
     });
+    sources = { bus, reconciler, retrier };
     enqueueRetrier = retrier;
     retrier.start();
 
@@ -197,6 +212,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         }),
         interceptors: [
           ...(tracer && telemetry.meter ? [otelServerInterceptor(tracer, telemetry.meter)] : []),
+          metrics.serverInterceptor,
           loggingInterceptor(rpcLogger),
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
@@ -206,6 +222,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
         maxRequestBytes: config.runs.server.maxRequestBytes,
         shutdownSignal: shutdown.signal,
         logger: rpcLogger,
+        metrics: config.runs.server.metrics.enabled
+          ? { path: config.runs.server.metrics.path, scrape: () => metrics.scrape() }
+          : undefined,
       });
       server = await startHttpServer({
         host: config.runs.server.host,
@@ -221,7 +240,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       triggerScheduler = createTriggerScheduler({
         source: createScheduleTriggerSource(db),
         triggers: repository.triggers,
-        createRun: inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
+        createRun: countFires(
+          inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
+          metrics,
+        ),
+        onMissedSlots: metrics.schedulerMissed,
         config: config.runs.triggerScheduler,
         logger: logger.child({ component: "trigger-scheduler" }),
         clock,
@@ -240,6 +263,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       enqueueRetrier: retrier,
       triggerScheduler: scheduler,
       telemetry,
+      metrics,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
@@ -269,4 +293,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await telemetry.shutdown();
     throw error;
   }
+}
+
+/** Counts the trigger scheduler's CreateRun calls by outcome. */
+function countFires(createRun: CreateRunFn, metrics: RunsMetrics): CreateRunFn {
+  return async (request) => {
+    try {
+      const run = await createRun(request);
+      metrics.schedulerFired("ok");
+      return run;
+    } catch (error) {
+      metrics.schedulerFired("error");
+      throw error;
+    }
+  };
 }

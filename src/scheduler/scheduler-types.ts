@@ -27,6 +27,8 @@ export interface TriggerSchedulerDeps {
    * ResourceExhausted and Aborted ConnectErrors and UnavailableError.
    */
   isTransientError?: (error: unknown) => boolean;
+  /** Called with the number of catch-up slots a pass skipped (metrics). */
+  onMissedSlots?: (slots: number) => void;
 }
 
 /** One slot handled by a pass. */

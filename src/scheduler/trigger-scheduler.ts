@@ -226,6 +226,7 @@ export function createTriggerScheduler(deps: TriggerSchedulerDeps): TriggerSched
     }
     if (p.skipped > 0) {
       result.skipped += p.skipped;
+      deps.onMissedSlots?.(p.skipped);
       log.warn(
         {
           trigger: entry.key,

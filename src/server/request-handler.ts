@@ -47,6 +47,8 @@ export interface RequestHandlerOptions {
   /** Aborting it aborts `ctx.signal` of every running call (graceful shutdown). */
   shutdownSignal: AbortSignal;
   logger: Logger;
+  /** Serves Prometheus metrics on `path` (GET) when given. */
+  metrics?: { path: string; scrape: () => Promise<{ contentType: string; body: string }> };
 }
 
 export const HEALTHZ_PATH = "/healthz";
@@ -123,6 +125,11 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       return;
     }
 
+    if (opts.metrics && path === opts.metrics.path) {
+      serveMetrics(opts.metrics.scrape, res);
+      return;
+    }
+
     const handler = handlers.get(path);
     if (!handler) {
       res.writeHead(404);
@@ -131,6 +138,20 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     }
     serveRpc(handler, req, res);
   };
+
+  function serveMetrics(scrape: () => Promise<{ contentType: string; body: string }>, res: NodeServerResponse): void {
+    scrape().then(
+      ({ contentType, body }) => {
+        const bytes = Buffer.from(body, "utf8");
+        res.writeHead(200, { "Content-Type": contentType, "Content-Length": String(bytes.byteLength) });
+        res.end(bytes);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "metrics scrape failed");
+        writeText(res, 500, "metrics scrape failed");
+      },
+    );
+  }
 
   function serveRpc(handler: UniversalHandler, req: NodeServerRequest, res: NodeServerResponse): void {
     const { contextValues, tracking } = createParseErrorContext();

@@ -176,6 +176,7 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
       log.error({ action: keyString(key), err: describe(dbError) }, "failed to store the next enqueue attempt");
     }
     retryLater(key, delay, true);
+    deps.onRetry?.();
     log.warn(
       { action: keyString(key), attempt: attemptNo, retryInMs: delay, retryAt: new Date(nextMs).toISOString(), err: describe(error) },
       "enqueue failed; will retry",
@@ -363,6 +364,10 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
 
     waiting() {
       return [...retryTimers.keys()];
+    },
+
+    backlog() {
+      return { queued: queue.length, waitingRetry: retryTimers.size, inFlight };
     },
   };
 }
