@@ -87,7 +87,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock();
   const dbLogger = logger.child({ component: "db" });
 
-  const telemetry = createTelemetry(config.otel, logger.child({ component: "otel" }));
+  const telemetry = await createTelemetry(config.otel, logger.child({ component: "otel" }));
   const tracer = telemetry.tracer;
   const db = await openDatabase(config.database, dbLogger);
   let sources: { bus?: EventBus; reconciler?: AbortReconciler; retrier?: EnqueueRetrier } = {};

@@ -25,6 +25,7 @@ import {
   wireProtocolOf,
 } from "./parse-error-code.js";
 import { assignRequestId } from "../telemetry/request-context.js";
+import { isClientGone } from "../telemetry/client-gone.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request
@@ -176,8 +177,11 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       .then((uRes) => rewriteParseErrorResponse(uRes, contentType, tracking))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
-        if (ConnectError.from(reason).code === Code.Aborted) {
-          return; // client went away while we were writing
+        const code = ConnectError.from(reason).code;
+        if (code === Code.Aborted || code === Code.Canceled || isClientGone(reason)) {
+          // The client went away while we were writing.
+          log.debug({ rpc: `${handler.service.typeName}/${handler.method.name}`, code: Code[Code.Canceled] }, "client went away");
+          return;
         }
         log.error(
           { err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` },

@@ -4,31 +4,18 @@
  * exporter. `noop` (the default) builds nothing at all: no provider, no
  * context manager, no interceptor, so the request path is unchanged.
  *
+ * The SDK and exporters are imported only when something is exported, so a
+ * noop service does not even load them.
+ *
  * The providers are not registered globally (like the reference, which keeps
  * one provider per service name); only the AsyncLocalStorage context manager
  * is, because the active span must follow a call through its awaits.
  */
 import { context, type Meter, type Tracer } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { OTLPMetricExporter as OtlpGrpcMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
-import { OTLPMetricExporter as OtlpHttpMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { OTLPTraceExporter as OtlpGrpcTraceExporter } from "@opentelemetry/exporter-trace-otlp-grpc";
-import { OTLPTraceExporter as OtlpHttpTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type Sampler,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace";
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import type { PushMetricExporter } from "@opentelemetry/sdk-metrics";
+import type { Sampler, SpanExporter } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
 import type { OtelConfig } from "../config/index.js";
-import { createFileExporters } from "./file-exporter.js";
 
 /** The reference's service name for the Runs Service's tracer and meter. */
 export const OTEL_SERVICE_NAME = "runs-service";
@@ -68,12 +55,12 @@ export function otlpHttpMetricsUrl(tracesUrl: string): string {
   return tracesUrl.endsWith("/v1/traces") ? tracesUrl.slice(0, -"/v1/traces".length) + "/v1/metrics" : tracesUrl;
 }
 
-function exportersFor(cfg: OtelConfig, logger: Logger): Exporters | undefined {
+async function exportersFor(cfg: OtelConfig, logger: Logger): Promise<Exporters | undefined> {
   switch (cfg.type) {
     case "noop":
       return undefined;
     case "file":
-      return createFileExporters(cfg.file.filename);
+      return (await import("./file-exporter.js")).createFileExporters(cfg.file.filename);
     case "jaeger":
       // The JavaScript SDK's Jaeger exporter was retired (it needs the 2.x SDK and jaeger-client);
       // Jaeger ingests OTLP itself, so otlphttp/otlpgrpc pointed at it is the way.
@@ -82,22 +69,35 @@ function exportersFor(cfg: OtelConfig, logger: Logger): Exporters | undefined {
         "otel.type jaeger is not supported by this port (no Jaeger exporter for the OpenTelemetry JS SDK); tracing is off — use otlphttp or otlpgrpc against Jaeger's OTLP port",
       );
       return undefined;
-    case "otlpgrpc":
+    case "otlpgrpc": {
+      const [traces, metrics] = await Promise.all([
+        import("@opentelemetry/exporter-trace-otlp-grpc"),
+        import("@opentelemetry/exporter-metrics-otlp-grpc"),
+      ]);
       return {
-        spans: new OtlpGrpcTraceExporter({ url: cfg.otlpgrpc.endpoint }),
-        metrics: new OtlpGrpcMetricExporter({ url: cfg.otlpgrpc.endpoint }),
+        spans: new traces.OTLPTraceExporter({ url: cfg.otlpgrpc.endpoint }),
+        metrics: new metrics.OTLPMetricExporter({ url: cfg.otlpgrpc.endpoint }),
       };
-    case "otlphttp":
+    }
+    case "otlphttp": {
+      const [traces, metrics] = await Promise.all([
+        import("@opentelemetry/exporter-trace-otlp-http"),
+        import("@opentelemetry/exporter-metrics-otlp-http"),
+      ]);
       return {
-        spans: new OtlpHttpTraceExporter({ url: cfg.otlphttp.endpoint }),
-        metrics: new OtlpHttpMetricExporter({ url: otlpHttpMetricsUrl(cfg.otlphttp.endpoint) }),
+        spans: new traces.OTLPTraceExporter({ url: cfg.otlphttp.endpoint }),
+        metrics: new metrics.OTLPMetricExporter({ url: otlpHttpMetricsUrl(cfg.otlphttp.endpoint) }),
       };
+    }
     default:
       throw new Error(`unknown otel exporter type [${cfg.type}]`);
   }
 }
 
-function samplerFor(cfg: OtelConfig): Sampler {
+type SdkTrace = typeof import("@opentelemetry/sdk-trace");
+
+function samplerFor(cfg: OtelConfig, sdk: SdkTrace): Sampler {
+  const { AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = sdk;
   switch (cfg.sampler.parentSampler) {
     case "always":
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
@@ -110,10 +110,20 @@ function samplerFor(cfg: OtelConfig): Sampler {
 
 let contextManagerSet = false;
 
-export function createTelemetry(cfg: OtelConfig, logger: Logger, opts: TelemetryOptions = {}): Telemetry {
-  const sampler = samplerFor(cfg);
-  const exporters = exportersFor(cfg, logger);
+export async function createTelemetry(cfg: OtelConfig, logger: Logger, opts: TelemetryOptions = {}): Promise<Telemetry> {
+  const exporters = await exportersFor(cfg, logger);
   if (!exporters) return NOOP;
+  const [sdkTrace, { MeterProvider, PeriodicExportingMetricReader }, { defaultResource, resourceFromAttributes }, { AsyncLocalStorageContextManager }, semconv] =
+    await Promise.all([
+      import("@opentelemetry/sdk-trace"),
+      import("@opentelemetry/sdk-metrics"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/context-async-hooks"),
+      import("@opentelemetry/semantic-conventions"),
+    ]);
+  const { BatchSpanProcessor, TracerProvider } = sdkTrace;
+  const sampler = samplerFor(cfg, sdkTrace);
+  const { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } = semconv;
   if (!contextManagerSet) {
     // false when another component registered one first; that one serves as well.
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());

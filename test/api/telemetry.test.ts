@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AbortResponseSchema, ActionsService, EnqueueResponseSchema } from "#gen/flyteidl2/actions/actions_service_pb.js";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
@@ -80,8 +81,10 @@ describe("otel.type: file", () => {
   let file: string;
   let executor: StubExecutor;
   let t: TestApp;
+  const logLines: { procedure?: string; traceId?: string; requestId?: string }[] = [];
 
   beforeAll(async () => {
+    const logger = pino({ level: "debug" }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
     dir = mkdtempSync(join(tmpdir(), "runs-otel-"));
     file = join(dir, "trace.txt");
     executor = await startStubExecutor();
@@ -93,7 +96,7 @@ describe("otel.type: file", () => {
         c.runs.actionsServiceUrl = executor.url;
         c.runs.storagePrefix = "s3://bucket/data";
       },
-      { blobStore: createMemoryBlobStore() },
+      { blobStore: createMemoryBlobStore(), logger },
     );
   });
   afterAll(async () => {
@@ -154,6 +157,11 @@ describe("otel.type: file", () => {
     });
     expect(watch.traceId).not.toBe(TRACE_ID);
     expect(watch.parentSpanId).toBeUndefined();
+
+    // The call lines carry the trace ids.
+    const line = (procedure: string) => logLines.find((l) => l.procedure === `flyteidl2.workflow.RunService/${procedure}`);
+    expect(line("CreateRun")).toMatchObject({ traceId: TRACE_ID });
+    expect(line("WatchRuns")?.traceId).toBe(watch.traceId);
   });
 
   it("marks a failed call's span as an error with its Connect code", async () => {

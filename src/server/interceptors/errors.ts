@@ -7,6 +7,7 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../../repository/errors.js";
+import { canceledError, isClientGone } from "../../telemetry/client-gone.js";
 
 export interface ErrorMappingOptions {
   logger: Logger;
@@ -31,6 +32,12 @@ export function toConnectError(error: unknown, opts: ErrorMappingOptions, proced
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
 }
 
+/** A client that cancelled or went away is Canceled (not logged here); anything else goes through toConnectError. */
+function mapError(error: unknown, signal: AbortSignal, opts: ErrorMappingOptions, procedure: string): ConnectError {
+  if (isClientGone(error, signal)) return error instanceof ConnectError && error.code === Code.Canceled ? error : canceledError(error);
+  return toConnectError(error, opts, procedure);
+}
+
 export function errorMappingInterceptor(opts: ErrorMappingOptions): Interceptor {
   return (next) => async (req) => {
     const procedure = req.method.parent.typeName + "/" + req.method.name;
@@ -38,7 +45,7 @@ export function errorMappingInterceptor(opts: ErrorMappingOptions): Interceptor 
     try {
       res = await next(req);
     } catch (error) {
-      throw toConnectError(error, opts, procedure);
+      throw mapError(error, req.signal, opts, procedure);
     }
     if (!res.stream) return res;
     const inner = res.message;
@@ -48,7 +55,7 @@ export function errorMappingInterceptor(opts: ErrorMappingOptions): Interceptor 
         try {
           yield* inner;
         } catch (error) {
-          throw toConnectError(error, opts, procedure);
+          throw mapError(error, req.signal, opts, procedure);
         }
       })(),
     };
