@@ -62,11 +62,11 @@ async function exportersFor(cfg: OtelConfig, logger: Logger): Promise<Exporters 
     case "file":
       return (await import("./file-exporter.js")).createFileExporters(cfg.file.filename);
     case "jaeger":
-      // The JavaScript SDK's Jaeger exporter was retired (it needs the 2.x SDK and jaeger-client);
-      // Jaeger ingests OTLP itself, so otlphttp/otlpgrpc pointed at it is the way.
+      // @opentelemetry/exporter-jaeger is deprecated, built on the 2.x SDK and jaeger-client; Jaeger
+      // ingests OTLP itself, so otlphttp/otlpgrpc pointed at Jaeger is the supported way.
       logger.warn(
         { endpoint: cfg.jaeger.endpoint },
-        "otel.type jaeger is not supported by this port (no Jaeger exporter for the OpenTelemetry JS SDK); tracing is off — use otlphttp or otlpgrpc against Jaeger's OTLP port",
+        "otel.type jaeger is not supported by this port (the OpenTelemetry JS Jaeger exporter is deprecated); nothing is exported: point otel.otlphttp or otel.otlpgrpc at Jaeger's OTLP port instead",
       );
       return undefined;
     case "otlpgrpc": {

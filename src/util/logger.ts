@@ -31,9 +31,12 @@ export function createLogger(config: Config["logger"], destination?: pino.Destin
       singleLine: true,
       translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
       ignore: "pid,hostname,service,component",
+      errorLikeObjectKeys: [],
       messageFormat: "{if component}[{component}] {end}{msg}",
     });
-    return pino(options, stream);
+    // pino-pretty prints pino's errorKey as a multi-line block; with another errorKey an `err`
+    // field (stack included) stays on the line as JSON like every other field.
+    return pino({ ...options, errorKey: "error_object" }, stream);
   }
   return destination ? pino(options, destination) : pino(options);
 }

@@ -147,6 +147,11 @@ describe("logger.formatter.type", () => {
     );
 
     lines.length = 0;
+    text.error({ err: new Error("boom") }, "unexpected error in handler");
+    expect(lines.join("").split("\n").filter(Boolean)).toHaveLength(1);
+    expect(lines.join("")).toMatch(/ERROR: unexpected error in handler \{"err":\{"type":"Error","message":"boom","stack":"Error: boom\\n/);
+
+    lines.length = 0;
     createLogger({ level: 4, mute: false, showSource: false, formatter: { type: "json" } }, sink).info({ a: 1 }, "hello");
     expect(JSON.parse(lines.join(""))).toMatchObject({ level: 30, msg: "hello", a: 1, service: "runs" });
   });
