@@ -5,7 +5,10 @@ import { createClient } from "@connectrpc/connect";
 import parsePrometheusTextFormat, { type PromFamily, type PromSample } from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createMemoryBlobStore } from "../../src/storage/index.js";
 import { startTestApp, type TestApp } from "../support/app.js";
+import { startFakeActionsService } from "./fake-actions-service.js";
 import { testDialects } from "../support/databases.js";
 
 const RUN_SERVICE = "flyteidl2.workflow.RunService";
@@ -127,6 +130,48 @@ describe("runs.server.metrics", () => {
       expect((await fetch(off.baseUrl + "/metrics")).status).toBe(404);
     } finally {
       await off.close();
+    }
+  });
+});
+
+describe("outgoing Enqueue metrics", () => {
+  it("count a refused Enqueue by code, its scheduled retry and the backlog waiting for it", async () => {
+    const executor = await startFakeActionsService();
+    executor.enqueueScript = () => new ConnectError("no capacity", Code.ResourceExhausted);
+    // Retries far enough away that the one scheduled is still waiting when scraped.
+    const t = await startTestApp(
+      "sqlite",
+      (c) => {
+        c.runs.actionsServiceUrl = executor.url;
+        c.runs.storagePrefix = "s3://bucket/data";
+        c.runs.abortReconciler.initialDelay = 600_000;
+        c.runs.abortReconciler.maxDelay = 600_000;
+      },
+      { blobStore: createMemoryBlobStore() },
+    );
+    try {
+      const before = await scrape(t.baseUrl);
+      await createClient(RunService, t.transports["connect-h2"]).createRun({
+        id: { case: "runId", value: { org: "o", project: "flytesnacks", domain: "development", name: "refused" } },
+        task: {
+          case: "taskSpec",
+          value: {
+            taskTemplate: { id: { org: "o", project: "flytesnacks", domain: "development", name: "env.t", version: "v1" }, type: "python", interface: {} },
+            shortName: "t",
+            environment: { name: "env" },
+          },
+        },
+      });
+      const after = await scrape(t.baseUrl);
+      const diff = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+      expect(diff("runs_actions_service_calls_total", { grpc_method: "Enqueue", grpc_code: "ResourceExhausted" })).toBe(1);
+      expect(diff("runs_actions_service_calls_total", { grpc_method: "Enqueue", grpc_code: "OK" })).toBe(0);
+      expect(diff("runs_enqueue_retries_total")).toBe(1);
+      expect(value(after, "runs_enqueue_retrier_backlog", { state: "waiting_retry" })).toBe(1);
+      expect(diff("grpc_server_handled_total", { grpc_method: "CreateRun", grpc_code: "OK" })).toBe(1);
+    } finally {
+      await t.close();
+      await executor.close();
     }
   });
 });
