@@ -55,7 +55,7 @@ export function loggingInterceptor(logger: Logger): Interceptor {
       throw error;
     }
     if (!res.stream) {
-      logger.debug(fields(procedure, started, "OK", meta), "call ok");
+      if (logger.isLevelEnabled("debug")) logger.debug(fields(procedure, started, "OK", meta), "call ok");
       return res;
     }
     const inner = res.message;
