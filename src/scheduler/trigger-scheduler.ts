@@ -34,7 +34,7 @@ import type { Logger } from "pino";
 import { NotFoundError } from "../repository/errors.js";
 import type { TriggerKey } from "../repository/interfaces/trigger.js";
 import { sqlBool, type TriggerRow } from "../repository/schema/index.js";
-import { fullJitterDelay, realTimers } from "../service/backoff.js";
+import { fullJitterDelay, realTimers } from "../util/backoff.js";
 import { systemClock } from "../util/clock.js";
 import { defaultIsTransientError, isPermanentError } from "./fire-errors.js";
 import { scheduledRunRequest } from "./run-request.js";

@@ -25,7 +25,7 @@ import {
   wireProtocolOf,
 } from "./parse-error-code.js";
 import { assignRequestId } from "../telemetry/request-context.js";
-import { isClientGone } from "../telemetry/client-gone.js";
+import { isClientGone } from "../rpc/client-gone.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request

@@ -18,7 +18,7 @@ import { NotFoundError } from "../repository/errors.js";
 import type { ActionKey, ActionRepo } from "../repository/interfaces/action.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { ActionsClient } from "./actions-client.js";
-import { fullJitterDelay, realTimers, type Timers } from "./backoff.js";
+import { fullJitterDelay, realTimers, type Timers } from "../util/backoff.js";
 
 export interface AbortTarget extends ActionKey {
   /** Org of the request, passed on to the executor ("" when unknown, e.g. after a restart). */

@@ -4,7 +4,7 @@ import type { ActionRepo } from "../repository/interfaces/action.js";
 import type { PendingEnqueueRepo } from "../repository/interfaces/pending-enqueue.js";
 import type { Clock } from "../util/clock.js";
 import type { ActionsClient } from "./actions-client.js";
-import type { Timers } from "./backoff.js";
+import type { Timers } from "../util/backoff.js";
 import type { RootEnqueuer } from "./enqueuer.js";
 
 export interface EnqueueRetrierOptions {

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { isClientGone } from "../../telemetry/client-gone.js";
+import { isClientGone } from "../../rpc/client-gone.js";
 import { requestMetaKey, type RequestMeta } from "../../telemetry/request-context.js";
 
 /** Codes that mean the server failed, not the caller: logged at error. */
