@@ -17,7 +17,7 @@ import { createRepository, type Repository } from "./repository/index.js";
 import { createPendingEnqueueRepo } from "./repository/kysely/pending-enqueue.js";
 import { createScheduleTriggerSource } from "./repository/kysely/schedule-triggers.js";
 import { seedProjects } from "./repository/seed.js";
-import { inProcessCreateRun, type CreateRunFn } from "./scheduler/in-process.js";
+import { inProcessCreateRun } from "./scheduler/in-process.js";
 import { createTriggerScheduler, type TriggerScheduler } from "./scheduler/trigger-scheduler.js";
 import { startHttpServer, type RunningHttpServer } from "./server/http-server.js";
 import { createRequestHandler } from "./server/request-handler.js";
@@ -40,7 +40,7 @@ import { systemClock, type Clock } from "./util/clock.js";
 import { createTelemetry, type Telemetry } from "./telemetry/otel.js";
 import { otelClientInterceptor, otelServerInterceptor } from "./telemetry/otel-interceptor.js";
 import { traceRepositories } from "./telemetry/trace-repository.js";
-import { createRunsMetrics, type RunsMetrics } from "./telemetry/prometheus.js";
+import { countSchedulerFires, createRunsMetrics, type RunsMetrics } from "./telemetry/prometheus.js";
 import { watchInboxStats } from "./service/run-service/watch-support.js";
 
 export interface AppOptions {
@@ -127,7 +127,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       closeBlobStore = () => built.close();
       blobStore = built;
     }
-    const ownClient = opts.actionsClient ? undefined : createActionsClient({
+    const ownClient = opts.actionsClient
+      ? undefined
+      : createActionsClient({
           baseUrl: config.runs.actionsServiceUrl,
           interceptors: [metrics.clientInterceptor, ...(tracer ? [otelClientInterceptor(tracer)] : [])],
         });
@@ -240,7 +242,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       triggerScheduler = createTriggerScheduler({
         source: createScheduleTriggerSource(db),
         triggers: repository.triggers,
-        createRun: countFires(
+        createRun: countSchedulerFires(
           inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
           metrics,
         ),
@@ -293,18 +295,4 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await telemetry.shutdown();
     throw error;
   }
-}
-
-/** Counts the trigger scheduler's CreateRun calls by outcome. */
-function countFires(createRun: CreateRunFn, metrics: RunsMetrics): CreateRunFn {
-  return async (request) => {
-    try {
-      const run = await createRun(request);
-      metrics.schedulerFired("ok");
-      return run;
-    } catch (error) {
-      metrics.schedulerFired("error");
-      throw error;
-    }
-  };
 }

@@ -9,6 +9,7 @@
  */
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CreateRunFn } from "../scheduler/in-process.js";
 
 export interface Backlog {
   queued: number;
@@ -247,5 +248,19 @@ export function createRunsMetrics(sources: MetricSources = {}): RunsMetrics {
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
+  };
+}
+
+/** Counts the trigger scheduler's CreateRun calls by outcome. */
+export function countSchedulerFires(createRun: CreateRunFn, metrics: Pick<RunsMetrics, "schedulerFired">): CreateRunFn {
+  return async (request) => {
+    try {
+      const run = await createRun(request);
+      metrics.schedulerFired("ok");
+      return run;
+    } catch (error) {
+      metrics.schedulerFired("error");
+      throw error;
+    }
   };
 }
