@@ -44,7 +44,7 @@ await build({
   target: "node22",
   format: "esm",
   sourcemap: true,
-  external: ["better-sqlite3", "pg", "pg-native", "pino", "kysely"],
+  external: ["better-sqlite3", "pg", "pg-native", "pino", "pino-pretty", "kysely"],
   banner: {
     // Bundled CommonJS dependencies may call require().
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -37,6 +37,11 @@ import { createTaskService } from "./service/task-service.js";
 import { createTriggerService } from "./service/trigger-service.js";
 import { createBlobStore, type BlobStore } from "./storage/index.js";
 import { systemClock, type Clock } from "./util/clock.js";
+import { createTelemetry, type Telemetry } from "./telemetry/otel.js";
+import { otelClientInterceptor, otelServerInterceptor } from "./telemetry/otel-interceptor.js";
+import { traceRepositories } from "./telemetry/trace-repository.js";
+import { countSchedulerFires, createRunsMetrics, type RunsMetrics } from "./telemetry/prometheus.js";
+import { watchInboxStats } from "./service/run-service/watch-support.js";
 
 export interface AppOptions {
   config: Config;
@@ -66,6 +71,10 @@ export interface App {
   readonly enqueueRetrier: EnqueueRetrier;
   /** Fires the runs of schedule triggers; undefined when runs.triggerScheduler.enabled is false. */
   readonly triggerScheduler: TriggerScheduler | undefined;
+  /** Prometheus metrics (served at runs.server.metrics.path unless disabled). */
+  readonly metrics: RunsMetrics;
+  /** OpenTelemetry from the `otel` section (no tracer or meter with `noop`). */
+  readonly telemetry: Telemetry;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -78,7 +87,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock();
   const dbLogger = logger.child({ component: "db" });
 
+  const telemetry = await createTelemetry(config.otel, logger.child({ component: "otel" }));
+  const tracer = telemetry.tracer;
   const db = await openDatabase(config.database, dbLogger);
+  let sources: { bus?: EventBus; reconciler?: AbortReconciler; retrier?: EnqueueRetrier } = {};
+  const metrics = createRunsMetrics({
+    busSubscribers: () => sources.bus?.subscriberCount() ?? 0,
+    abortBacklog: () => sources.reconciler?.backlog(),
+    enqueueBacklog: () => sources.retrier?.backlog(),
+    pool: db.poolStats ? () => db.poolStats!() : undefined,
+    watchInbox: () => watchInboxStats,
+  });
   let abortReconciler: AbortReconciler | undefined;
   let closeBlobStore: (() => void) | undefined;
   let closeActionsClient: (() => void) | undefined;
@@ -96,7 +115,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     } else {
       bus = createInProcessBus();
     }
-    const repository = createRepository(db, clock, bus);
+    const plainRepository = createRepository(db, clock, bus);
+    const repository = tracer
+      ? traceRepositories(plainRepository, tracer, db.kind === "postgres" ? "postgresql" : "sqlite")
+      : plainRepository;
     await seedProjects(repository.projects, config.runs.seedProjects, clock, dbLogger);
 
     let blobStore = opts.blobStore;
@@ -105,7 +127,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       closeBlobStore = () => built.close();
       blobStore = built;
     }
-    const ownClient = opts.actionsClient ? undefined : createActionsClient({ baseUrl: config.runs.actionsServiceUrl });
+    const ownClient = opts.actionsClient
+      ? undefined
+      : createActionsClient({
+          baseUrl: config.runs.actionsServiceUrl,
+          interceptors: [metrics.clientInterceptor, ...(tracer ? [otelClientInterceptor(tracer)] : [])],
+        });
     closeActionsClient = () => ownClient?.close?.();
     const actionsClient = opts.actionsClient ?? ownClient!;
     const reconciler = createAbortReconciler({
@@ -114,6 +141,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       config: config.runs.abortReconciler,
       logger: logger.child({ component: "abort-reconciler" }),
       clock,
+      onRetry: metrics.abortRetry,
     });
     abortReconciler = reconciler;
     reconciler.start();
@@ -126,7 +154,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       initialDelayMs: config.runs.abortReconciler.initialDelay,
       maxDelayMs: config.runs.abortReconciler.maxDelay,
+      onRetry: metrics.enqueueRetry,
     });
+    sources = { bus, reconciler, retrier };
     enqueueRetrier = retrier;
     retrier.start();
 
@@ -183,6 +213,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
           healthy: () => readiness().then(() => true, () => false),
         }),
         interceptors: [
+          ...(tracer && telemetry.meter ? [otelServerInterceptor(tracer, telemetry.meter)] : []),
+          metrics.serverInterceptor,
           loggingInterceptor(rpcLogger),
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
@@ -192,6 +224,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
         maxRequestBytes: config.runs.server.maxRequestBytes,
         shutdownSignal: shutdown.signal,
         logger: rpcLogger,
+        metrics: config.runs.server.metrics.enabled
+          ? { path: config.runs.server.metrics.path, scrape: () => metrics.scrape() }
+          : undefined,
       });
       server = await startHttpServer({
         host: config.runs.server.host,
@@ -207,7 +242,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
       triggerScheduler = createTriggerScheduler({
         source: createScheduleTriggerSource(db),
         triggers: repository.triggers,
-        createRun: inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
+        createRun: countSchedulerFires(
+          inProcessCreateRun(runService, { logger: logger.child({ component: "trigger-scheduler" }), isConnectionError: db.isConnectionError }),
+          metrics,
+        ),
+        onMissedSlots: metrics.schedulerMissed,
         config: config.runs.triggerScheduler,
         logger: logger.child({ component: "trigger-scheduler" }),
         clock,
@@ -225,6 +264,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       bus,
       enqueueRetrier: retrier,
       triggerScheduler: scheduler,
+      telemetry,
+      metrics,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
@@ -237,6 +278,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           closeBlobStore?.();
           await pgBus?.close();
           await db.close();
+          await telemetry.shutdown();
           logger.info("stopped");
         })();
         return closing;
@@ -250,6 +292,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
+    await telemetry.shutdown();
     throw error;
   }
 }

@@ -6,6 +6,7 @@ export {
   type DatabaseConfig,
   type DomainConfig,
   type LoggerConfig,
+  type OtelConfig,
   type PostgresConfig,
   type RunsConfig,
   type ServerConfig,

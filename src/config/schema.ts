@@ -48,6 +48,13 @@ const portIn =
   (v: number): string | undefined =>
     v < min || v > 65535 ? `port must be between ${min} and 65535, got ${v}` : undefined;
 
+const oneOf =
+  (allowed: readonly string[]) =>
+  (v: string): string | undefined =>
+    allowed.includes(v) ? undefined : `must be one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`;
+
+export const OTEL_TYPES = ["noop", "file", "jaeger", "otlpgrpc", "otlphttp"] as const;
+
 // The table ------------------------------------------------------------------
 
 function field<K extends FieldKind>(
@@ -93,6 +100,10 @@ export const FIELDS: readonly FieldSpec[] = [
     check: atLeast(1),
   }),
   field("runs.server.cors.allowedOrigins", "stringList", (c, v) => (c.runs.server.cors.allowedOrigins = v)),
+  field("runs.server.metrics.enabled", "bool", (c, v) => (c.runs.server.metrics.enabled = v)),
+  field("runs.server.metrics.path", "string", (c, v) => (c.runs.server.metrics.path = v), {
+    check: (v) => (v.startsWith("/") ? undefined : `must start with "/", got ${JSON.stringify(v)}`),
+  }),
   field("runs.watchBufferSize", "int", (c, v) => (c.runs.watchBufferSize = v), { check: nonNegative }),
   field("runs.actionsServiceUrl", "string", (c, v) => (c.runs.actionsServiceUrl = v)),
   field("runs.storagePrefix", "string", (c, v) => (c.runs.storagePrefix = v)),
@@ -175,6 +186,21 @@ export const FIELDS: readonly FieldSpec[] = [
   field("logger.mute", "bool", (c, v) => (c.logger.mute = v)),
   field("logger.level", "int", (c, v) => (c.logger.level = v)),
   field("logger.formatter.type", "string", (c, v) => (c.logger.formatter.type = v)),
+
+  // otel.* (flytestdlib/otelutils/config.go)
+  field("otel.type", "string", (c, v) => (c.otel.type = v), { check: oneOf(OTEL_TYPES) }),
+  field("otel.file.filename", "string", (c, v) => (c.otel.file.filename = v)),
+  field("otel.jaeger.endpoint", "string", (c, v) => (c.otel.jaeger.endpoint = v)),
+  field("otel.otlpgrpc.endpoint", "string", (c, v) => (c.otel.otlpgrpc.endpoint = v)),
+  field("otel.otlphttp.endpoint", "string", (c, v) => (c.otel.otlphttp.endpoint = v)),
+  field("otel.sampler.parentSampler", "string", (c, v) => (c.otel.sampler.parentSampler = v), {
+    check: oneOf(["always", "traceid"]),
+  }),
+  // The reference has no flag for the ratio (pflag "-").
+  field("otel.sampler.traceIdRatio", "float", (c, v) => (c.otel.sampler.traceIdRatio = v), {
+    flag: false,
+    check: (v) => (v < 0 || v > 1 ? `must be between 0 and 1, got ${v}` : undefined),
+  }),
 
   // storage.* (flytestdlib/storage/config.go)
   field("storage.type", "string", (c, v) => (c.storage.type = v)),

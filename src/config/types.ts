@@ -24,6 +24,11 @@ export interface ServerConfig {
    * off; "*" allows any origin.
    */
   cors: { allowedOrigins: string[] };
+  /**
+   * Our own keys (`runs.server.metrics.enabled`, `runs.server.metrics.path`):
+   * Prometheus text exposition on the main port. Default on, at "/metrics".
+   */
+  metrics: { enabled: boolean; path: string };
 }
 
 export interface TriggerSchedulerConfig {
@@ -99,6 +104,18 @@ export interface LoggerConfig {
   formatter: { type: string };
 }
 
+/** The reference's `otel` section (flytestdlib/otelutils/config.go). */
+export interface OtelConfig {
+  /** noop (default), file, jaeger, otlpgrpc or otlphttp. */
+  type: string;
+  file: { filename: string };
+  jaeger: { endpoint: string };
+  otlpgrpc: { endpoint: string };
+  otlphttp: { endpoint: string };
+  /** parentSampler: "always" or "traceid"; traceIdRatio applies to "traceid". */
+  sampler: { parentSampler: string; traceIdRatio: number };
+}
+
 export interface StorageConfig {
   /** s3, minio, local, mem or stow. */
   type: string;
@@ -126,6 +143,7 @@ export interface Config {
   database: DatabaseConfig;
   logger: LoggerConfig;
   storage: StorageConfig;
+  otel: OtelConfig;
 }
 
 /** Any configuration problem. The message is one line naming the offending key. */
@@ -148,6 +166,7 @@ export function defaultConfig(): Config {
         port: 8090,
         maxRequestBytes: 64 * 1024 * 1024,
         cors: { allowedOrigins: [] },
+        metrics: { enabled: true, path: "/metrics" },
       },
       watchBufferSize: 100,
       actionsServiceUrl: "http://localhost:8090",
@@ -211,6 +230,14 @@ export function defaultConfig(): Config {
         disableSsl: false,
       },
       limits: { maxDownloadMBs: 2 },
+    },
+    otel: {
+      type: "noop",
+      file: { filename: "/tmp/trace.txt" },
+      jaeger: { endpoint: "http://localhost:14268/api/traces" },
+      otlpgrpc: { endpoint: "http://localhost:4317" },
+      otlphttp: { endpoint: "http://localhost:4318/v1/traces" },
+      sampler: { parentSampler: "always", traceIdRatio: 0.01 },
     },
   };
 }

@@ -1,7 +1,7 @@
 /** The PostgreSQL event bus's contract (implementation: ./postgres.ts). */
 import type pg from "pg";
 import type { Logger } from "pino";
-import type { Timers } from "../service/backoff.js";
+import type { Timers } from "../util/backoff.js";
 import type { EventBus } from "./bus.js";
 
 export interface PostgresBusOptions {

@@ -36,7 +36,7 @@
  *   watchers re-read what they may have missed while nothing was listening.
  */
 import type pg from "pg";
-import { backoffCeiling, realTimers } from "../service/backoff.js";
+import { backoffCeiling, realTimers } from "../util/backoff.js";
 import { isPgConnectionError } from "../repository/dialect/postgres.js";
 import { createInProcessBus } from "./bus.js";
 import type { PostgresBus, PostgresBusOptions } from "./postgres-types.js";

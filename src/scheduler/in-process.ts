@@ -8,7 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
 import type { Run } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { CreateRunResponseSchema, RunService, type CreateRunRequest } from "#gen/flyteidl2/workflow/run_service_pb.js";
-import { toConnectError, type ErrorMappingOptions } from "../server/interceptors/errors.js";
+import { toConnectError, type ErrorMappingOptions } from "../rpc/connect-errors.js";
 import type { RunServiceHandlers } from "../service/run-service/index.js";
 
 /** Creates a run (or returns the existing run of that name). */

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { TriggerSchedulerConfig } from "../config/index.js";
 import type { ScheduleTriggerSource } from "../repository/interfaces/schedule-trigger.js";
 import type { TriggerRepo } from "../repository/interfaces/trigger.js";
-import type { Timers } from "../service/backoff.js";
+import type { Timers } from "../util/backoff.js";
 import type { Clock } from "../util/clock.js";
 import type { CreateRunFn } from "./in-process.js";
 
@@ -27,6 +27,8 @@ export interface TriggerSchedulerDeps {
    * ResourceExhausted and Aborted ConnectErrors and UnavailableError.
    */
   isTransientError?: (error: unknown) => boolean;
+  /** Called with the number of catch-up slots a pass skipped (metrics). */
+  onMissedSlots?: (slots: number) => void;
 }
 
 /** One slot handled by a pass. */

@@ -34,7 +34,7 @@ import type { Logger } from "pino";
 import { NotFoundError } from "../repository/errors.js";
 import type { TriggerKey } from "../repository/interfaces/trigger.js";
 import { sqlBool, type TriggerRow } from "../repository/schema/index.js";
-import { fullJitterDelay, realTimers } from "../service/backoff.js";
+import { fullJitterDelay, realTimers } from "../util/backoff.js";
 import { systemClock } from "../util/clock.js";
 import { defaultIsTransientError, isPermanentError } from "./fire-errors.js";
 import { scheduledRunRequest } from "./run-request.js";
@@ -226,6 +226,7 @@ export function createTriggerScheduler(deps: TriggerSchedulerDeps): TriggerSched
     }
     if (p.skipped > 0) {
       result.skipped += p.skipped;
+      deps.onMissedSlots?.(p.skipped);
       log.warn(
         {
           trigger: entry.key,

@@ -24,6 +24,8 @@ import {
   rewriteParseErrorResponse,
   wireProtocolOf,
 } from "./parse-error-code.js";
+import { assignRequestId } from "../telemetry/request-context.js";
+import { isClientGone } from "../rpc/client-gone.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request
@@ -46,6 +48,8 @@ export interface RequestHandlerOptions {
   /** Aborting it aborts `ctx.signal` of every running call (graceful shutdown). */
   shutdownSignal: AbortSignal;
   logger: Logger;
+  /** Serves Prometheus metrics on `path` (GET) when given. */
+  metrics?: { path: string; scrape: () => Promise<{ contentType: string; body: string }> };
 }
 
 export const HEALTHZ_PATH = "/healthz";
@@ -122,6 +126,11 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       return;
     }
 
+    if (opts.metrics && path === opts.metrics.path) {
+      serveMetrics(opts.metrics.scrape, res);
+      return;
+    }
+
     const handler = handlers.get(path);
     if (!handler) {
       res.writeHead(404);
@@ -131,8 +140,23 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     serveRpc(handler, req, res);
   };
 
+  function serveMetrics(scrape: () => Promise<{ contentType: string; body: string }>, res: NodeServerResponse): void {
+    scrape().then(
+      ({ contentType, body }) => {
+        const bytes = Buffer.from(body, "utf8");
+        res.writeHead(200, { "Content-Type": contentType, "Content-Length": String(bytes.byteLength) });
+        res.end(bytes);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, "metrics scrape failed");
+        writeText(res, 500, "metrics scrape failed");
+      },
+    );
+  }
+
   function serveRpc(handler: UniversalHandler, req: NodeServerRequest, res: NodeServerResponse): void {
     const { contextValues, tracking } = createParseErrorContext();
+    assignRequestId(req, res, contextValues);
     let uReq: UniversalServerRequest;
     try {
       uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
@@ -153,8 +177,11 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
       .then((uRes) => rewriteParseErrorResponse(uRes, contentType, tracking))
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
-        if (ConnectError.from(reason).code === Code.Aborted) {
-          return; // client went away while we were writing
+        const code = ConnectError.from(reason).code;
+        if (code === Code.Aborted || code === Code.Canceled || isClientGone(reason)) {
+          // The client went away while we were writing.
+          log.debug({ rpc: `${handler.service.typeName}/${handler.method.name}`, code: Code[Code.Canceled] }, "client went away");
+          return;
         }
         log.error(
           { err: reason, rpc: `${handler.service.typeName}/${handler.method.name}` },

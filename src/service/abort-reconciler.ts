@@ -18,7 +18,7 @@ import { NotFoundError } from "../repository/errors.js";
 import type { ActionKey, ActionRepo } from "../repository/interfaces/action.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import type { ActionsClient } from "./actions-client.js";
-import { fullJitterDelay, realTimers, type Timers } from "./backoff.js";
+import { fullJitterDelay, realTimers, type Timers } from "../util/backoff.js";
 
 export interface AbortTarget extends ActionKey {
   /** Org of the request, passed on to the executor ("" when unknown, e.g. after a restart). */
@@ -35,6 +35,8 @@ export interface AbortReconcilerDeps {
   timers?: Timers;
   /** Uniform [0, 1) source for the jitter. */
   random?: () => number;
+  /** Called each time a failed abort is scheduled for another attempt (metrics). */
+  onRetry?: () => void;
 }
 
 export interface AbortReconciler {
@@ -54,6 +56,8 @@ export interface AbortReconciler {
   stop(opts?: { graceMs?: number }): Promise<void>;
   /** Resolves once nothing is queued, in flight or waiting for a retry (tests). */
   whenIdle(): Promise<void>;
+  /** Aborts queued, waiting for a retry timer, and in flight now (metrics). */
+  backlog(): { queued: number; waitingRetry: number; inFlight: number };
 }
 
 const DEFAULTS: AbortReconcilerConfig = { workers: 5, maxAttempts: 10, queueSize: 1000, initialDelay: 1000, maxDelay: 300_000 };
@@ -225,6 +229,7 @@ export function createAbortReconciler(deps: AbortReconcilerDeps): AbortReconcile
       { action: task.key, attempt, maxAttempts: cfg.maxAttempts, retryInMs: delay, retryAt: new Date(clock.nowMs() + delay).toISOString(), err: describe(failure) },
       "abort failed; will retry",
     );
+    deps.onRetry?.();
     retryLater(task, delay);
   }
 
@@ -313,6 +318,10 @@ export function createAbortReconciler(deps: AbortReconcilerDeps): AbortReconcile
     whenIdle() {
       if (isIdle()) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+
+    backlog() {
+      return { queued: queue.length, waitingRetry: retryTimers.size, inFlight };
     },
   };
 }

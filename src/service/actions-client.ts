@@ -4,7 +4,7 @@
  * for aborts. Kept behind a two-method interface so tests can pass a fake.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { connect as connectH2 } from "node:http2";
 import {
@@ -44,6 +44,8 @@ export interface ActionsClientOptions {
   probeTimeoutMs?: number;
   /** Per-call deadline (ms); default 10 s, so a hung executor cannot hang CreateRun. */
   timeoutMs?: number;
+  /** Client interceptors (tracing). */
+  interceptors?: Interceptor[];
 }
 
 /**
@@ -77,20 +79,21 @@ const TRANSPORT_CODES = new Set([Code.Unavailable, Code.Unknown, Code.Internal])
 
 type Client = ReturnType<typeof createClient<typeof ActionsService>>;
 
-function http1Client(baseUrl: string): Client {
-  return createClient(ActionsService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
+function http1Client(baseUrl: string, interceptors: Interceptor[]): Client {
+  return createClient(ActionsService, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors }));
 }
 
-function http2Client(sessions: Http2SessionManager): Client {
-  return createClient(ActionsService, createConnectTransport({ baseUrl: sessions.authority, httpVersion: "2", sessionManager: sessions, useBinaryFormat: true }));
+function http2Client(sessions: Http2SessionManager, interceptors: Interceptor[]): Client {
+  return createClient(ActionsService, createConnectTransport({ baseUrl: sessions.authority, httpVersion: "2", sessionManager: sessions, useBinaryFormat: true, interceptors }));
 }
 
 export function createActionsClient(opts: ActionsClientOptions): ActionsClient {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const version = opts.httpVersion ?? "auto";
-  const http1 = http1Client(opts.baseUrl);
+  const interceptors = opts.interceptors ?? [];
+  const http1 = http1Client(opts.baseUrl, interceptors);
   let sessions: Http2SessionManager | undefined;
-  const http2 = () => http2Client((sessions ??= new Http2SessionManager(opts.baseUrl)));
+  const http2 = () => http2Client((sessions ??= new Http2SessionManager(opts.baseUrl)), interceptors);
   let pick: () => Promise<Client>;
   // Auto mode: after a failure that may come from the transport, check the protocol again on the next call
   // (an executor redeployed behind the same URL may have changed what it speaks).

@@ -4,7 +4,7 @@ import type { ActionRepo } from "../repository/interfaces/action.js";
 import type { PendingEnqueueRepo } from "../repository/interfaces/pending-enqueue.js";
 import type { Clock } from "../util/clock.js";
 import type { ActionsClient } from "./actions-client.js";
-import type { Timers } from "./backoff.js";
+import type { Timers } from "../util/backoff.js";
 import type { RootEnqueuer } from "./enqueuer.js";
 
 export interface EnqueueRetrierOptions {
@@ -32,6 +32,8 @@ export interface EnqueueRetrierDeps extends EnqueueRetrierOptions {
   timers?: Timers;
   /** Uniform [0, 1) source for the jitter. */
   random?: () => number;
+  /** Called each time a failed Enqueue is scheduled for another attempt (metrics). */
+  onRetry?: () => void;
 }
 
 /**
@@ -52,4 +54,6 @@ export interface EnqueueRetrier extends RootEnqueuer {
   whenIdle(): Promise<void>;
   /** Keys ("project/domain/run/action") waiting for a retry timer (tests). */
   waiting(): string[];
+  /** Retries queued, waiting for their timer, and in flight now (metrics). */
+  backlog(): { queued: number; waitingRetry: number; inFlight: number };
 }

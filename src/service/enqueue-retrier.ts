@@ -14,7 +14,7 @@
  *    so CreateRun logs the failure and still answers as before.
  *
  * The retrier then retries every record with full-jitter exponential backoff
- * (src/service/backoff.ts, as for aborts) until the executor accepts it, or
+ * (src/util/backoff.ts, as for aborts) until the executor accepts it, or
  * drops it once the run no longer waits for it: gone, abort requested,
  * terminal, or already picked up by the executor (phase past QUEUED).
  *
@@ -36,7 +36,7 @@ import { createBatcher } from "../util/batcher.js";
 import { systemClock } from "../util/clock.js";
 import type { EnqueueRequestInit } from "./actions-client.js";
 import type { PreparedEnqueue } from "./enqueuer.js";
-import { fullJitterDelay, realTimers } from "./backoff.js";
+import { fullJitterDelay, realTimers } from "../util/backoff.js";
 import type { EnqueueRetrier, EnqueueRetrierDeps } from "./enqueue-retrier-types.js";
 
 export type { EnqueueRetrier, EnqueueRetrierDeps, EnqueueRetrierOptions } from "./enqueue-retrier-types.js";
@@ -176,6 +176,7 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
       log.error({ action: keyString(key), err: describe(dbError) }, "failed to store the next enqueue attempt");
     }
     retryLater(key, delay, true);
+    deps.onRetry?.();
     log.warn(
       { action: keyString(key), attempt: attemptNo, retryInMs: delay, retryAt: new Date(nextMs).toISOString(), err: describe(error) },
       "enqueue failed; will retry",
@@ -363,6 +364,10 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
 
     waiting() {
       return [...retryTimers.keys()];
+    },
+
+    backlog() {
+      return { queued: queue.length, waitingRetry: retryTimers.size, inFlight };
     },
   };
 }

@@ -104,7 +104,7 @@ describe("defaults", () => {
   it("match the reference's defaults", () => {
     const d = defaultConfig();
     expect(d.runs).toEqual({
-      server: { host: "0.0.0.0", port: 8090, maxRequestBytes: 67_108_864, cors: { allowedOrigins: [] } },
+      server: { host: "0.0.0.0", port: 8090, maxRequestBytes: 67_108_864, cors: { allowedOrigins: [] }, metrics: { enabled: true, path: "/metrics" } },
       watchBufferSize: 100,
       actionsServiceUrl: "http://localhost:8090",
       storagePrefix: "file:///tmp/flyte/data",

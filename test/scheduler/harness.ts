@@ -13,7 +13,7 @@ import { runMigrations } from "../../src/repository/migrate.js";
 import { projectToRow } from "../../src/repository/transformers/project.js";
 import { inProcessCreateRun, type CreateRunFn } from "../../src/scheduler/in-process.js";
 import { createTriggerScheduler, type TriggerScheduler, type TriggerSchedulerDeps } from "../../src/scheduler/trigger-scheduler.js";
-import type { Timers } from "../../src/service/backoff.js";
+import type { Timers } from "../../src/util/backoff.js";
 import { createRunService } from "../../src/service/run-service/index.js";
 import { createTaskService } from "../../src/service/task-service.js";
 import { createTriggerService } from "../../src/service/trigger-service.js";

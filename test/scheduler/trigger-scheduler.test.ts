@@ -11,7 +11,7 @@ import { NotFoundError } from "../../src/repository/errors.js";
 import type { ScheduleTriggerSource } from "../../src/repository/interfaces/schedule-trigger.js";
 import { createScheduleTriggerSource } from "../../src/repository/kysely/schedule-triggers.js";
 import type { CreateRunFn } from "../../src/scheduler/in-process.js";
-import type { Timers } from "../../src/service/backoff.js";
+import type { Timers } from "../../src/util/backoff.js";
 import { testDialects } from "../support/databases.js";
 import { manualClock } from "../support/manual-clock.js";
 import { manualTimers } from "../support/manual-timers.js";

@@ -5,7 +5,7 @@ import type { ActionKey } from "../../src/repository/interfaces/action.js";
 import type { ActionRow } from "../../src/repository/schema/index.js";
 import { createAbortReconciler, effectiveAbortConfig, isAlreadyTerminated } from "../../src/service/abort-reconciler.js";
 import type { AbortRequestInit, ActionsClient } from "../../src/service/actions-client.js";
-import { backoffCeiling, fullJitterDelay, type Timers } from "../../src/service/backoff.js";
+import { backoffCeiling, fullJitterDelay, type Timers } from "../../src/util/backoff.js";
 import { quietLogger } from "../support/databases.js";
 import { manualClock } from "../support/manual-clock.js";
 

@@ -9,7 +9,7 @@ import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createRepository, type Repository } from "../../src/repository/index.js";
 import { projectToRow } from "../../src/repository/transformers/project.js";
-import { toConnectError } from "../../src/server/interceptors/errors.js";
+import { toConnectError } from "../../src/rpc/connect-errors.js";
 import type { AbortTarget } from "../../src/service/abort-reconciler.js";
 import type { AbortRequestInit, ActionsClient, EnqueueRequestInit } from "../../src/service/actions-client.js";
 import { createInternalRunService } from "../../src/service/internal-run-service/index.js";

@@ -1,4 +1,5 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
+import type { Logger } from "pino";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createApp, type App } from "../../src/app.js";
 import { defaultConfig, type Config } from "../../src/config/index.js";
@@ -42,6 +43,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Start on this (already used) database instead of a fresh one, e.g. to simulate a restart. */
   database?: TestDatabase;
+  /** Replaces the silent logger (tests that read the log). */
+  logger?: Logger;
 }
 
 /** Starts the whole service on a fresh database of the given kind, on a random port. */
@@ -54,7 +57,7 @@ export async function startTestApp(kind: DialectName, tweak?: (config: Config) =
   tweak?.(config);
   const app = await createApp({
     config,
-    logger: quietLogger,
+    logger: opts.logger ?? quietLogger,
     migrationsDir: MIGRATIONS_DIR,
     listenPort: 0,
     actionsClient: opts.actionsClient,

@@ -1,4 +1,4 @@
-import type { Timers } from "../../src/service/backoff.js";
+import type { Timers } from "../../src/util/backoff.js";
 import type { ManualClock } from "./manual-clock.js";
 
 /**

@@ -130,6 +130,7 @@ export async function openPostgres(o: PostgresOptions): Promise<DatabaseHandle> 
     bool: (value) => value,
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === "23505",
     isConnectionError: isPgConnectionError,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     newClient: () => new pg.Client({ ...clientConfig(o, o.database), keepAlive: true, keepAliveInitialDelayMillis: 10_000 }),
     async withMigrationLock(fn) {
       const client = await pool.connect();

@@ -36,4 +36,6 @@ export interface DatabaseHandle {
    * pool's connection settings (for the LISTEN/NOTIFY connection).
    */
   newClient?(): import("pg").Client;
+  /** PostgreSQL only: the pool's connections (all, idle) and the requests waiting for one (metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }

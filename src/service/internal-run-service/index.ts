@@ -15,7 +15,7 @@ import type { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_se
 import { StatusSchema, type Status } from "#gen/google/rpc/status_pb.js";
 import type { ActionRepo } from "../../repository/interfaces/action.js";
 import type { TaskSpecRepo } from "../../repository/interfaces/task.js";
-import { toConnectError } from "../../server/interceptors/errors.js";
+import { toConnectError } from "../../rpc/connect-errors.js";
 import type { Clock } from "../../util/clock.js";
 import { recordActionHandlers } from "./record-action.js";
 import { recordEventsHandlers } from "./record-events.js";

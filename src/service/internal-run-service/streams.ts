@@ -17,7 +17,7 @@ import {
   UpdateActionStatusStreamRequestSchema,
   UpdateActionStatusStreamResponseSchema,
 } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
-import { checkMessage } from "../../server/interceptors/validation.js";
+import { checkMessage } from "../../rpc/check-message.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
 import { recordActionCore } from "./record-action.js";
 import { recordEventsCore } from "./record-events.js";

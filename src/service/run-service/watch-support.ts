@@ -78,6 +78,9 @@ export interface InboxBatch<T> {
   resyncSinceMs: number | undefined;
 }
 
+/** Process-wide counts over every watch inbox, read by the Prometheus metrics. */
+export const watchInboxStats = { coalesced: 0, overflows: 0 };
+
 export class WatchInbox<T> {
   private pending = new Map<string, T>();
   private resync = false;
@@ -105,12 +108,14 @@ export class WatchInbox<T> {
   put(key: string, value: T): void {
     if (this.pending.has(key)) {
       this.pending.set(key, value);
+      watchInboxStats.coalesced++;
       return;
     }
     this.oldestMs ??= this.nowMs();
     if (this.pending.size >= this.maxKeys) {
       // Too far behind to track entities one by one: forget them, re-read everything.
       this.overflows++;
+      watchInboxStats.overflows++;
       this.requestResync(this.oldestMs);
       this.pending.clear();
       return;

@@ -9,7 +9,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Filter_Function, type Filter } from "#gen/flyteidl2/common/list_pb.js";
 import { ActionSpecSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
-import { InvalidArgumentError } from "../../repository/errors.js";
+import { InvalidArgumentError } from "../../util/errors.js";
 import type { ActionRow } from "../../repository/schema/index.js";
 
 export interface ActionFilters {
