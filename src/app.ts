@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { IdentityService } from "#gen/flyteidl2/auth/identity_pb.js";
 import { AuthMetadataService } from "#gen/flyteidl2/auth/auth_service_pb.js";
+import { SettingsService } from "#gen/flyteidl2/settings/settings_service_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { DomainSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
 import { TaskService } from "#gen/flyteidl2/task/task_service_pb.js";
@@ -32,6 +33,7 @@ import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-ret
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
 import { createProjectService } from "./service/project-service.js";
+import { createSettingsService } from "./service/settings-service.js";
 import { createRunService } from "./service/run-service/index.js";
 import { createTaskService } from "./service/task-service.js";
 import { createTriggerService } from "./service/trigger-service.js";
@@ -163,6 +165,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ),
       mount(IdentityService, createIdentityService()),
       mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
+      mount(SettingsService, createSettingsService({ settings: repository.settings })),
     ];
     const readiness = async () => {
       try {
