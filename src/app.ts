@@ -29,6 +29,8 @@ import { validationInterceptor } from "./server/interceptors/validation.js";
 import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
 import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
+import { createOAuth2MetadataSource } from "./service/oauth2-metadata.js";
+import { OAUTH2_METADATA_PATH, oauth2MetadataHandler } from "./server/well-known.js";
 import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
@@ -148,6 +150,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ component: "run-service" }),
       bus,
     });
+    const authLogger = logger.child({ component: "auth-metadata" });
+    const oauth2Metadata = createOAuth2MetadataSource({ config: config.runs.authMetadata, logger: authLogger, clock });
     const services = [
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
       mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
@@ -164,7 +168,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         }),
       ),
       mount(IdentityService, createIdentityService()),
-      mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
+      mount(
+        AuthMetadataService,
+        createAuthMetadataService({ dataplaneDomain: "", config: config.runs.authMetadata, metadata: oauth2Metadata }),
+      ),
       mount(SettingsService, createSettingsService({ settings: repository.settings })),
     ];
     const readiness = async () => {
@@ -190,6 +197,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
         ],
+        httpRoutes: new Map([[OAUTH2_METADATA_PATH, oauth2MetadataHandler(oauth2Metadata, authLogger)]]),
         readiness,
         corsAllowedOrigins: config.runs.server.cors.allowedOrigins,
         maxRequestBytes: config.runs.server.maxRequestBytes,
