@@ -3,6 +3,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SettingsKeySchema, SettingsSchema, SettingState, type SettingsKey } from "#gen/flyteidl2/settings/settings_definition_pb.js";
 import { SettingsService } from "#gen/flyteidl2/settings/settings_service_pb.js";
+import { Health, HealthCheckResponse_ServingStatus } from "#gen/grpc/health/v1/health_pb.js";
 import { startTestApp, TRANSPORTS, type TestApp } from "../support/app.js";
 import { testDialects } from "../support/databases.js";
 
@@ -154,6 +155,12 @@ describe.each(await testDialects())("SettingsService over a real server on %s", 
     expect((await errorOf(client.getSettingsForEdit({ key: { org: "acme", project: "recsys" } }))).rawMessage).toBe(
       "a project-scope key requires a domain",
     );
+  });
+
+  it("is mounted: gRPC health knows it", async () => {
+    const health = createClient(Health, t.transports.grpc);
+    const res = await health.check({ service: "flyteidl2.settings.SettingsService" });
+    expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it("answers GetSettings with Unimplemented, as the reference", async () => {
