@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { IdentityService } from "#gen/flyteidl2/auth/identity_pb.js";
 import { AuthMetadataService } from "#gen/flyteidl2/auth/auth_service_pb.js";
+import { SettingsService } from "#gen/flyteidl2/settings/settings_service_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { DomainSchema, ProjectService } from "#gen/flyteidl2/project/project_service_pb.js";
 import { TaskService } from "#gen/flyteidl2/task/task_service_pb.js";
@@ -28,10 +29,13 @@ import { validationInterceptor } from "./server/interceptors/validation.js";
 import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
 import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
+import { createOAuth2MetadataSource } from "./service/oauth2-metadata.js";
+import { OAUTH2_METADATA_PATH, oauth2MetadataHandler } from "./server/well-known.js";
 import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
 import { createProjectService } from "./service/project-service.js";
+import { createSettingsService } from "./service/settings-service.js";
 import { createRunService } from "./service/run-service/index.js";
 import { createTaskService } from "./service/task-service.js";
 import { createTriggerService } from "./service/trigger-service.js";
@@ -176,6 +180,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       logger: logger.child({ component: "run-service" }),
       bus,
     });
+    const authLogger = logger.child({ component: "auth-metadata" });
+    const oauth2Metadata = createOAuth2MetadataSource({ config: config.runs.authMetadata, logger: authLogger, clock });
     const services = [
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
       mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
@@ -192,7 +198,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
         }),
       ),
       mount(IdentityService, createIdentityService()),
-      mount(AuthMetadataService, createAuthMetadataService({ dataplaneDomain: "" })),
+      mount(
+        AuthMetadataService,
+        createAuthMetadataService({ dataplaneDomain: "", config: config.runs.authMetadata, metadata: oauth2Metadata }),
+      ),
+      mount(SettingsService, createSettingsService({ settings: repository.settings })),
     ];
     const readiness = async () => {
       try {
@@ -219,6 +229,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
         ],
+        httpRoutes: new Map([[OAUTH2_METADATA_PATH, oauth2MetadataHandler(oauth2Metadata, authLogger)]]),
         readiness,
         corsAllowedOrigins: config.runs.server.cors.allowedOrigins,
         maxRequestBytes: config.runs.server.maxRequestBytes,

@@ -55,6 +55,24 @@ const oneOf =
 
 export const OTEL_TYPES = ["noop", "file", "jaeger", "otlpgrpc", "otlphttp"] as const;
 
+/** Empty, or an absolute http(s) URL. */
+const optionalHttpUrl = (v: string): string | undefined => {
+  if (v === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return `must be an absolute URL such as "https://idp.example.com/oauth2/default", got ${JSON.stringify(v)}`;
+  }
+  return url.protocol === "http:" || url.protocol === "https:" ? undefined : `must be an http(s) URL, got ${JSON.stringify(v)}`;
+};
+
+/** A path resolved against another URL, which it may not replace. */
+const relativePath = (v: string): string | undefined =>
+  v.startsWith("/") || /^[a-z][a-z0-9+.-]*:/i.test(v)
+    ? `must be a path relative to runs.authMetadata.externalAuthServerBaseUrl (no scheme, host or leading '/'), got ${JSON.stringify(v)}`
+    : undefined;
+
 // The table ------------------------------------------------------------------
 
 function field<K extends FieldKind>(
@@ -147,6 +165,22 @@ export const FIELDS: readonly FieldSpec[] = [
   field("runs.abortReconciler.maxDelay", "duration", (c, v) => (c.runs.abortReconciler.maxDelay = v), {
     check: nonNegativeDuration,
   }),
+  // runs.authMetadata.* (v2.0.43): GetOAuth2Metadata, the well-known endpoint, GetPublicClientConfig.
+  field("runs.authMetadata.externalAuthServerBaseUrl", "string", (c, v) => (c.runs.authMetadata.externalAuthServerBaseUrl = v), {
+    check: optionalHttpUrl,
+  }),
+  field("runs.authMetadata.externalMetadataUrl", "string", (c, v) => (c.runs.authMetadata.externalMetadataUrl = v), {
+    check: relativePath,
+  }),
+  field("runs.authMetadata.retryAttempts", "int", (c, v) => (c.runs.authMetadata.retryAttempts = v), { check: nonNegative }),
+  field("runs.authMetadata.retryDelay", "duration", (c, v) => (c.runs.authMetadata.retryDelay = v), {
+    check: nonNegativeDuration,
+  }),
+  field("runs.authMetadata.authorizationMetadataKey", "string", (c, v) => (c.runs.authMetadata.authorizationMetadataKey = v)),
+  field("runs.authMetadata.flyteClient.clientId", "string", (c, v) => (c.runs.authMetadata.flyteClient.clientId = v)),
+  field("runs.authMetadata.flyteClient.redirectUri", "string", (c, v) => (c.runs.authMetadata.flyteClient.redirectUri = v)),
+  field("runs.authMetadata.flyteClient.scopes", "stringList", (c, v) => (c.runs.authMetadata.flyteClient.scopes = v)),
+  field("runs.authMetadata.flyteClient.audience", "string", (c, v) => (c.runs.authMetadata.flyteClient.audience = v)),
 
   // database.* (flytestdlib/database/config.go)
   field("database.enableForeignKeyConstraintWhenMigrating", "bool", undefined),

@@ -52,6 +52,34 @@ export interface AbortReconcilerConfig {
   maxDelay: number;
 }
 
+/** The public (CLI/SDK) OAuth2 client advertised by GetPublicClientConfig. */
+export interface FlyteClientConfig {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  /** Audience of the requested tokens, for IdPs that need one. */
+  audience: string;
+}
+
+/**
+ * `runs.authMetadata`: where OAuth2 clients are sent to log in. With
+ * `externalAuthServerBaseUrl` set, GetOAuth2Metadata and
+ * `/.well-known/oauth-authorization-server` serve that server's metadata.
+ */
+export interface AuthMetadataConfig {
+  /** Base URL of the external authorization server; "" = not configured (Unimplemented / 501). */
+  externalAuthServerBaseUrl: string;
+  /** Metadata path relative to the base URL. Default ".well-known/oauth-authorization-server" ("" means the same). */
+  externalMetadataUrl: string;
+  /** Fetch attempts per refresh. Default 5 (0 means the same). */
+  retryAttempts: number;
+  /** Pause between attempts (ms). Default 1s (0 means the same). */
+  retryDelay: number;
+  /** Header clients put tokens in. Default "authorization" ("" means the same). */
+  authorizationMetadataKey: string;
+  flyteClient: FlyteClientConfig;
+}
+
 export interface RunsConfig {
   server: ServerConfig;
   /** Accepted for compatibility; nothing reads it. */
@@ -62,6 +90,7 @@ export interface RunsConfig {
   domains: DomainConfig[];
   triggerScheduler: TriggerSchedulerConfig;
   abortReconciler: AbortReconcilerConfig;
+  authMetadata: AuthMetadataConfig;
 }
 
 export interface PostgresConfig {
@@ -190,6 +219,14 @@ export function defaultConfig(): Config {
         queueSize: 1000,
         initialDelay: 1_000,
         maxDelay: 5 * 60_000,
+      },
+      authMetadata: {
+        externalAuthServerBaseUrl: "",
+        externalMetadataUrl: ".well-known/oauth-authorization-server",
+        retryAttempts: 5,
+        retryDelay: 1_000,
+        authorizationMetadataKey: "authorization",
+        flyteClient: { clientId: "", redirectUri: "", scopes: [], audience: "" },
       },
     },
     database: {

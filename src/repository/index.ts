@@ -1,10 +1,12 @@
 import type { DatabaseHandle } from "./dialect/index.js";
 import type { ActionRepo } from "./interfaces/action.js";
 import type { ProjectRepo } from "./interfaces/project.js";
+import type { SettingsRepo } from "./interfaces/settings.js";
 import type { TaskRepo, TaskSpecRepo } from "./interfaces/task.js";
 import type { TriggerRepo } from "./interfaces/trigger.js";
 import { createActionRepo } from "./kysely/action.js";
 import { createProjectRepo } from "./kysely/project.js";
+import { createSettingsRepo } from "./kysely/settings.js";
 import { createTaskRepo } from "./kysely/task.js";
 import { createTaskSpecRepo } from "./kysely/task-spec.js";
 import { createTriggerRepo } from "./kysely/trigger.js";
@@ -18,6 +20,7 @@ export interface Repository {
   taskSpecs: TaskSpecRepo;
   triggers: TriggerRepo;
   actions: ActionRepo;
+  settings: SettingsRepo;
 }
 
 /**
@@ -31,5 +34,6 @@ export function createRepository(handle: DatabaseHandle, clock: Clock, bus: Even
     taskSpecs: createTaskSpecRepo(handle, clock),
     triggers: createTriggerRepo(handle, clock),
     actions: createActionRepo(handle, clock, bus),
+    settings: createSettingsRepo(handle, clock),
   };
 }

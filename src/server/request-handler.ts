@@ -1,7 +1,8 @@
 // The Node request handler for the Runs Service: Connect, gRPC and gRPC-Web
 // for every mounted service (like connect-node's connectNodeAdapter), plus
-// `/healthz`, `/readyz`, optional CORS, HTTP-level gzip request bodies and the
-// InvalidArgument fix for malformed binary requests (./parse-error-code.ts).
+// `/healthz`, `/readyz`, plain-HTTP routes (the OAuth2 well-known document),
+// optional CORS, HTTP-level gzip request bodies and the InvalidArgument fix
+// for malformed binary requests (./parse-error-code.ts).
 
 import { setMaxListeners } from "node:events";
 import * as zlib from "node:zlib";
@@ -35,10 +36,15 @@ export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 export type NodeServerRequest = Parameters<NodeHandlerFn>[0];
 export type NodeServerResponse = Parameters<NodeHandlerFn>[1];
 
+/** Serves one plain-HTTP path (no Connect protocol), e.g. a well-known document. */
+export type PlainHttpHandler = (req: NodeServerRequest, res: NodeServerResponse) => void;
+
 export interface RequestHandlerOptions {
   /** Registers the services, e.g. `(router) => router.service(ProjectService, impl)`. */
   routes: (router: ConnectRouter) => void;
   interceptors?: Interceptor[];
+  /** Plain-HTTP paths served beside the RPCs, by exact path (e.g. /.well-known/oauth-authorization-server). */
+  httpRoutes?: ReadonlyMap<string, PlainHttpHandler>;
   /** Resolves when the service is ready; rejects with the reason (its message becomes the 503 body). */
   readiness: () => Promise<void>;
   /** Origins allowed to make cross-origin calls; `*` allows any; empty disables CORS. */
@@ -128,6 +134,12 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
 
     if (opts.metrics && path === opts.metrics.path) {
       serveMetrics(opts.metrics.scrape, res);
+      return;
+    }
+
+    const plain = opts.httpRoutes?.get(path);
+    if (plain) {
+      plain(req, res);
       return;
     }
 

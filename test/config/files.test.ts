@@ -122,6 +122,15 @@ describe("defaults", () => {
         executionBurst: 20,
       },
       abortReconciler: { workers: 5, maxAttempts: 10, queueSize: 1000, initialDelay: 1_000, maxDelay: 300_000 },
+      // The reference's zero values mean these in its service; spelled out here.
+      authMetadata: {
+        externalAuthServerBaseUrl: "",
+        externalMetadataUrl: ".well-known/oauth-authorization-server",
+        retryAttempts: 5,
+        retryDelay: 1_000,
+        authorizationMetadataKey: "authorization",
+        flyteClient: { clientId: "", redirectUri: "", scopes: [], audience: "" },
+      },
     });
     expect(d.database).toMatchObject({
       maxIdleConnections: 10,
