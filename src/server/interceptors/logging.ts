@@ -3,8 +3,12 @@ import type { Logger } from "pino";
 import { isClientGone } from "../../rpc/client-gone.js";
 import { requestMetaKey, type RequestMeta } from "../../telemetry/request-context.js";
 
-/** Codes that mean the server failed, not the caller: logged at error. */
-const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable, Code.Unimplemented]);
+/**
+ * Codes that mean the server failed, not the caller: logged at error. Unimplemented is not one: it is
+ * the deliberate answer of RPCs the reference does not serve either (GetSettings, GetOAuth2Metadata
+ * while unconfigured), so it is a refused call (warn).
+ */
+const SERVER_FAULTS = new Set([Code.Internal, Code.Unknown, Code.DataLoss, Code.Unavailable]);
 
 interface CallFields {
   procedure: string;
