@@ -279,12 +279,12 @@ async function measureWatch(pair: number, kind: ServerKind, streams: number): Pr
 
 /** One bigrun measurement: a fresh server, one run of `children` children (see bench/lib/bigrun.ts). */
 async function measureBigrun(pair: number, db: BigrunDb, children: number, server: BigrunRun["server"]): Promise<BigrunRun> {
-  const kind: ServerKind = server === "port" ? (db === "sqlite" ? "port-sqlite" : "port-pg") : db === "sqlite" ? "B4" : "B4-pg";
+  const kind: ServerKind = server === "baseline" ? (db === "sqlite" ? "B4" : "B4-pg") : `${server}-${db === "sqlite" ? "sqlite" : "pg"}`;
   const { server: proc, cleanup, dir } = await startKind(kind);
   try {
     await sleep(settings.idleSettleMs);
     log(`  pair ${pair + 1} ${kind.padEnd(11)} bigrun ${children} children:`);
-    const port = server === "port";
+    const port = server !== "baseline";
     const result = await runBigrun({
       baseUrl: proc.baseUrl,
       pid: proc.pid,
@@ -567,8 +567,12 @@ async function main(): Promise<void> {
         for (const db of settings.bigrun.dbs) {
           if (db === "postgres" && pgProblem) continue;
           for (const children of settings.bigrun.sizes) {
-            const order: BigrunRun["server"][] = pair % 2 === 1 ? ["port", "baseline"] : ["baseline", "port"];
-            for (const server of order) bigrun.push(await measureBigrun(pair, db, children, server));
+            const servers: BigrunRun["server"][] = COMPARE_ENTRY ? ["baseline", "port", "cmp"] : ["baseline", "port"];
+            const order = pair % 2 === 1 ? servers.reverse() : servers;
+            for (const server of order) {
+              const kind: ServerKind = server === "baseline" ? (db === "sqlite" ? "B4" : "B4-pg") : `${server}-${db === "sqlite" ? "sqlite" : "pg"}`;
+              if (wanted(kind)) bigrun.push(await measureBigrun(pair, db, children, server));
+            }
           }
         }
       }
@@ -621,6 +625,12 @@ async function main(): Promise<void> {
   const compareRows: RowResult[] = COMPARE_ENTRY
     ? ROWS.map((spec) => evaluate({ ...spec, port: spec.port === "port-pg" ? "cmp-pg" : "cmp-sqlite" }, runs, !settings.only.includes(spec.group) ? "not run" : undefined))
     : [];
+  if (COMPARE_ENTRY && settings.only.includes("bigrun")) {
+    // The compare build's bigrun rows: its runs in the port's place, against the same B4 runs.
+    const asPort = bigrun.filter((r) => r.server !== "port").map((r) => (r.server === "cmp" ? { ...r, server: "port" as const } : r));
+    const sizes = [...settings.bigrun.sizes].sort((a, b) => a - b);
+    for (const db of settings.bigrun.dbs) compareRows.push(...bigrunRows(asPort, db, sizes[0], sizes.at(-1)!, undefined));
+  }
 
   if (runs.length > 0) {
     log("");
@@ -653,7 +663,7 @@ async function main(): Promise<void> {
     );
   if (COMPARE_ENTRY) {
     log(`Compare build ${COMPARE_ENTRY} (cmp-*), same pairs and baselines:`);
-    log(targetTable(compareRows));
+    log(targetTable(compareRows.filter((r) => !r.note?.startsWith("not run"))));
     log("");
   }
   log(`Targets (median of per-pair ratios port ÷ baseline, ${settings.pairs} pair(s); bigrun ${settings.bigrun.pairs}):`);

@@ -13,7 +13,8 @@ export interface BigrunRun {
   pair: number;
   db: BigrunDb;
   children: number;
-  server: "port" | "baseline";
+  /** cmp: the build named by BENCH_COMPARE_ENTRY (before/after figures). */
+  server: "port" | "baseline" | "cmp";
   result: Partial<BigrunResult> & Pick<BigrunResult, "record" | "update" | "events" | "cpuUsPerItem" | "peakRssMb" | "children">;
 }
 

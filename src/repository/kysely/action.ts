@@ -10,6 +10,7 @@ import type { ActionRepo } from "../interfaces/action.js";
 import { createActionAborts } from "./action-abort.js";
 import { createActionEventMethods } from "./action-events.js";
 import { createActionReads } from "./action-read.js";
+import { createActionStateReads } from "./action-states.js";
 import { createActionWrites } from "./action-write.js";
 
 export { ROOT_ACTION_NAME, endFields, phaseUpdateAllowed } from "./action-write.js";
@@ -17,6 +18,7 @@ export { ROOT_ACTION_NAME, endFields, phaseUpdateAllowed } from "./action-write.
 export function createActionRepo(handle: DatabaseHandle, clock: Clock, bus: EventBus): ActionRepo {
   return {
     ...createActionReads(handle),
+    ...createActionStateReads(handle),
     ...createActionWrites(handle, clock, bus),
     ...createActionEventMethods(handle, clock, bus),
     ...createActionAborts(handle, clock, bus),

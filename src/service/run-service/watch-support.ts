@@ -28,7 +28,11 @@ export interface WatchOptions {
   runsSnapshotSize: number;
   /** Items per message at most when a batch of updates is sent (default 500). */
   maxItemsPerMessage: number;
-  /** Above this many changed actions, WatchActions re-lists the run instead of reading them one by one (default 64). */
+  /**
+   * Above this many changed actions, WatchActions re-lists the run instead of
+   * reading them by name (default 1000, the inbox bound: changed actions are
+   * read with one query per 500, so only an overflow or a resync re-lists).
+   */
   rescanThreshold: number;
   /** Concurrent point reads of one stream (default 4). */
   readConcurrency: number;
@@ -47,7 +51,7 @@ export const DEFAULT_WATCH_OPTIONS: Readonly<WatchOptions> = Object.freeze({
   snapshotPageSize: 200,
   runsSnapshotSize: 100,
   maxItemsPerMessage: 500,
-  rescanThreshold: 64,
+  rescanThreshold: 1000,
   readConcurrency: 4,
   resyncMarginMs: 60_000,
   groupsMinIntervalMs: 1000,
