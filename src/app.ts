@@ -31,6 +31,7 @@ import { createAuthMetadataService } from "./service/auth-metadata-service.js";
 import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
+import { createStreamGauge, type StreamGauge } from "./service/internal-run-service/stream-batches.js";
 import { createProjectService } from "./service/project-service.js";
 import { createRunService } from "./service/run-service/index.js";
 import { createTaskService } from "./service/task-service.js";
@@ -66,6 +67,8 @@ export interface App {
   readonly enqueueRetrier: EnqueueRetrier;
   /** Fires the runs of schedule triggers; undefined when runs.triggerScheduler.enabled is false. */
   readonly triggerScheduler: TriggerScheduler | undefined;
+  /** Items read off the executor's bidi streams and not answered yet (back-pressure; tests and metrics). */
+  readonly streamGauge: StreamGauge;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -88,6 +91,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
+    const streamGauge = createStreamGauge();
     let bus: EventBus;
     if (db.kind === "postgres" && db.newClient) {
       pgBus = createPostgresBus({ newClient: db.newClient, logger: logger.child({ component: "events" }) });
@@ -159,6 +163,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           clock,
           logger: logger.child({ component: "internal-run-service" }),
           isConnectionError: db.isConnectionError,
+          streamGauge,
         }),
       ),
       mount(IdentityService, createIdentityService()),
@@ -225,6 +230,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       bus,
       enqueueRetrier: retrier,
       triggerScheduler: scheduler,
+      streamGauge,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();

@@ -49,7 +49,7 @@ export interface CreateActionResult {
  * their events. Every write that watchers must see publishes on the EventBus
  * after it commits (see src/events/bus.ts and PORT_MAP 2.5).
  */
-export interface ActionRepo extends ActionStateReads {
+export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
   /**
    * Inserts the action unless (project, domain, run_name, name) exists; the
    * stored row is returned either way. Only when the row is new, and in the
@@ -147,4 +147,22 @@ export interface ActionStateReads {
   listActionStates(run: RunKey, after: ActionStateCursor | undefined, limit: number): Promise<ActionStateRow[]>;
   /** The named actions of the run that exist (any order; one query per 500 names). */
   getActionStates(run: RunKey, names: readonly string[]): Promise<ActionStateRow[]>;
+}
+
+/** One status of a batch (ActionBatchWrites.updateActionPhases). */
+export interface PhaseUpdateItem {
+  key: ActionKey;
+  update: PhaseUpdate;
+}
+
+/**
+ * The executor streams' writes, a batch per transaction (one commit, one
+ * round of notifications) with the same per-item effects and results as the
+ * single-item methods applied in order.
+ */
+export interface ActionBatchWrites {
+  /** createAction (without options) for each row; whether each row was new. A key repeated in the batch: the first wins. */
+  createActions(rows: readonly NewActionRow[]): Promise<boolean[]>;
+  /** updateActionPhase for each item in order; whether each changed its action. */
+  updateActionPhases(items: readonly PhaseUpdateItem[]): Promise<boolean[]>;
 }

@@ -8,6 +8,7 @@ import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
 import type { ActionRepo } from "../interfaces/action.js";
 import { createActionAborts } from "./action-abort.js";
+import { createActionBatchWrites } from "./action-batch.js";
 import { createActionEventMethods } from "./action-events.js";
 import { createActionReads } from "./action-read.js";
 import { createActionStateReads } from "./action-states.js";
@@ -20,6 +21,7 @@ export function createActionRepo(handle: DatabaseHandle, clock: Clock, bus: Even
     ...createActionReads(handle),
     ...createActionStateReads(handle),
     ...createActionWrites(handle, clock, bus),
+    ...createActionBatchWrites(handle, clock, bus),
     ...createActionEventMethods(handle, clock, bus),
     ...createActionAborts(handle, clock, bus),
   };
