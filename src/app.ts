@@ -31,6 +31,7 @@ import { createAuthMetadataService } from "./service/auth-metadata-service.js";
 import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
+import { startStatisticsKeeper, type StatisticsKeeper } from "./repository/dialect/pg-statistics.js";
 import { createStreamGauge, type StreamGauge } from "./service/internal-run-service/stream-batches.js";
 import { createProjectService } from "./service/project-service.js";
 import { createRunService } from "./service/run-service/index.js";
@@ -86,12 +87,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let closeBlobStore: (() => void) | undefined;
   let closeActionsClient: (() => void) | undefined;
   let pgBus: PostgresBus | undefined;
+  let statistics: StatisticsKeeper | undefined;
   let enqueueRetrier: EnqueueRetrier | undefined;
   let triggerScheduler: TriggerScheduler | undefined;
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
     const streamGauge = createStreamGauge();
+    if (db.kind === "postgres") statistics = startStatisticsKeeper({ db: db.db, logger: dbLogger });
     let bus: EventBus;
     if (db.kind === "postgres" && db.newClient) {
       pgBus = createPostgresBus({ newClient: db.newClient, logger: logger.child({ component: "events" }) });
@@ -242,6 +245,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           closeActionsClient?.();
           closeBlobStore?.();
           await pgBus?.close();
+          await statistics?.stop();
           await db.close();
           logger.info("stopped");
         })();
@@ -255,6 +259,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closeActionsClient?.();
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);
+    await statistics?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw error;
   }
