@@ -156,7 +156,12 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
       });
       for (const script of migrationScripts("postgres")) await pool.query(script);
       const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-      if (kind === "b4pg") bare = { db, asBytes: (b) => b };
+      if (kind === "b4pg") {
+        bare = { db, asBytes: (b) => b };
+        // The planner statistics the port keeps (every 5 s): without them an UPDATE of one action goes through
+        // idx_actions_run_lookup and scans the whole run on a server with autovacuum off.
+        setInterval(() => void pool.query("ANALYZE actions; ANALYZE action_events").catch(() => undefined), 5000).unref();
+      }
       return {
         insert: async (req) => {
           await db.insertInto("actions").values(actionRow(req, storagePrefix, (b) => b)).execute();

@@ -91,8 +91,9 @@ const settings = {
     dbs: list("BENCH_BIGRUN_DBS", "sqlite,postgres") as BigrunDb[],
     pairs: num("BENCH_BIGRUN_PAIRS", quick ? 1 : 3),
     inFlight: num("BENCH_BIGRUN_INFLIGHT", 256),
-    watchActions: 10,
-    watchDetails: 10,
+    /** Diagnosis: BENCH_BIGRUN_WATCHERS=0 runs the port without watchers (its watcher rows are then empty). */
+    watchActions: num("BENCH_BIGRUN_WATCHERS", 10),
+    watchDetails: num("BENCH_BIGRUN_WATCHERS", 10),
   },
   portNodeArgs: (env.BENCH_PORT_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
   idleSettleMs: 1000,
@@ -293,6 +294,7 @@ async function measureBigrun(pair: number, db: BigrunDb, children: number, serve
       watchActions: port ? settings.bigrun.watchActions : 0,
       watchDetails: port ? settings.bigrun.watchDetails : 0,
       createRun: port,
+      // (the port creates its run through CreateRun either way)
       runName: `big${serial.toString(36)}`,
       storagePrefix: `file://${join(dir, "data")}`,
       log,

@@ -6,7 +6,8 @@
 import { create } from "@bufbuild/protobuf";
 import { WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { ActionStateCursor, ActionStateRow, RunKey } from "../../repository/interfaces/action.js";
-import { compareCreated, parseActionFilters, RunStateManager, type StateRow } from "../run-state/index.js";
+import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { compareCreated, parseActionFilters, RunStateManager, type NodeUpdate, type StateRow } from "../run-state/index.js";
 import { runKeyOf, type RunServiceHandlers } from "./index.js";
 import { nodeUpdateToEnrichedAction } from "./watch-convert.js";
 import { SharedReads } from "./watch-shared-reads.js";
@@ -22,6 +23,24 @@ function sameState(a: StateRow, b: StateRow): boolean {
     a.ended_at === b.ended_at &&
     a.duration_ms === b.duration_ms
   );
+}
+
+/**
+ * EnrichedActions of childless nodes shown as matching, by row: every
+ * WatchActions stream that applies the same row (streams share the rows of
+ * their reads) sends the same message, so it is built once, not once per
+ * stream. Only such nodes: their message depends on the row alone.
+ */
+const leafMessages = new WeakMap<StateRow, EnrichedAction>();
+
+function enrichedActionOf(run: RunKey, update: NodeUpdate): EnrichedAction {
+  if (!update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
+  let message = leafMessages.get(update.node.row);
+  if (!message) {
+    message = nodeUpdateToEnrichedAction(run, update);
+    leafMessages.set(update.node.row, message);
+  }
+  return message;
 }
 
 /**
@@ -75,7 +94,7 @@ export class ActionTreeFeed {
     this.orphans = new Map(remaining.map((row) => [row.name, row]));
 
     const updates = this.tree.upsertActions(ready);
-    const enriched = updates.map((u) => nodeUpdateToEnrichedAction(this.run, u));
+    const enriched = updates.map((u) => enrichedActionOf(this.run, u));
     return chunk(enriched, this.maxItemsPerMessage).map((part) => create(WatchActionsResponseSchema, { enrichedActions: part }));
   }
 }

@@ -22,7 +22,7 @@ import type { Clock } from "../../util/clock.js";
 export interface WatchOptions {
   /** Distinct changed entities one stream holds before falling back to a resync (default 1000). */
   maxPendingKeys: number;
-  /** Rows per page of the WatchActions snapshot (default 200). */
+  /** Rows per page of the WatchActions snapshot and re-lists (default 1000: every page sorts the run on SQLite). */
   snapshotPageSize: number;
   /** Runs in the first WatchRuns message at most (default 100, the reference's snapshot size). */
   runsSnapshotSize: number;
@@ -48,7 +48,7 @@ export interface WatchOptions {
 
 export const DEFAULT_WATCH_OPTIONS: Readonly<WatchOptions> = Object.freeze({
   maxPendingKeys: 1000,
-  snapshotPageSize: 200,
+  snapshotPageSize: 1000,
   runsSnapshotSize: 100,
   maxItemsPerMessage: 500,
   rescanThreshold: 1000,
