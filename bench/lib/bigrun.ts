@@ -8,6 +8,7 @@
  * `watchDetails` WatchRunDetails streams (on a second connection, like a UI)
  * watch the run from before the first child to the end.
  */
+import { setMaxListeners } from "node:events";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
@@ -233,6 +234,8 @@ export async function runBigrun(o: BigrunOptions): Promise<Partial<BigrunResult>
   const n = o.children;
   const runId = { org: ORG, project: PROJECT, domain: DOMAIN, name: o.runName };
   const stop = new AbortController();
+  // Every watcher listens on this one signal.
+  setMaxListeners(4 * (o.watchActions + o.watchDetails) + 10, stop.signal);
   const rss = rssSampler(o.pid);
   try {
     if (o.createRun) await runs.createRun(createRunRequest(o.runName));
