@@ -11,6 +11,11 @@
  *       (folders, temp file, rename) before the INSERT, and
  *       ActionsService.Enqueue sent to `--actions-url` (connect-node over
  *       h2c) and awaited after it
+ *   B4  InternalRunService's three bidi streams (bench group `bigrun`), each
+ *       item answered after one write of its own into SQLite: an INSERT of the
+ *       child's `actions` row, an UPDATE of its phase, an INSERT of the event
+ *       (items of a stream one after the other)
+ *   B4-pg  the same into PostgreSQL over a pool (`--kind b4pg`)
  *   fanout  no storage: CreateRun publishes the run (a synthetic Run, shaped
  *       like the port's) to every open RunService/WatchRuns stream, each
  *       stream sending one WatchRunsResponse per published run (the bare
@@ -19,7 +24,7 @@
  * The `actions` table comes from the port's own migration scripts, so the
  * baseline's INSERT updates the same indexes as the port's.
  *
- * Usage: node baseline.js --kind b0|b1|b2|b3|fanout --port N --migrations DIR
+ * Usage: node baseline.js --kind b0|b1|b2|b3|b4|b4pg|fanout --port N --migrations DIR
  *          [--sqlite FILE] [--pg-db NAME] [--pg-host H] [--pg-port P] [--storage-prefix URL] [--actions-url URL]
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -36,6 +41,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { ActionsService } from "#gen/flyteidl2/actions/actions_service_pb.js";
 import { InputsSchema } from "#gen/flyteidl2/task/common_pb.js";
 import { RunService, WatchRunsResponseSchema, type CreateRunRequest, type WatchRunsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
+import { bareStreamHandlers, type BareWrites } from "./lib/bigrun-baseline.js";
 import { createRunRequest } from "./lib/request.js";
 import { actionRow, runResponse } from "./lib/row.js";
 
@@ -59,6 +66,8 @@ function migrationScripts(dialect: "sqlite" | "postgres"): string[] {
 }
 
 type Insert = (req: CreateRunRequest) => Promise<void>;
+
+let bare: BareWrites | undefined;
 
 /** B3: `<prefix>/<project>/<domain>/<run>/` of the bench request (a file:// prefix). */
 function runFolder(req: CreateRunRequest): string {
@@ -107,7 +116,8 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
     case "fanout":
       return undefined;
     case "b1":
-    case "b3": {
+    case "b3":
+    case "b4": {
       const raw = new BetterSqlite3(arg("sqlite"));
       raw.pragma("journal_mode = WAL");
       raw.pragma("busy_timeout = 5000");
@@ -119,7 +129,8 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
       const insert: Insert = async (req) => {
         await db.insertInto("actions").values(actionRow(req, storagePrefix, asBuffer)).execute();
       };
-      if (kind === "b1") return { insert, close: () => db.destroy() };
+      if (kind === "b4") bare = { db, asBytes: asBuffer };
+      if (kind === "b1" || kind === "b4") return { insert, close: () => db.destroy() };
       const executor = enqueueClient(arg("actions-url"));
       return {
         insert: async (req) => {
@@ -133,7 +144,8 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
         },
       };
     }
-    case "b2": {
+    case "b2":
+    case "b4pg": {
       const pool = new pg.Pool({
         host: arg("pg-host", "127.0.0.1"),
         port: Number(arg("pg-port", "5432")),
@@ -144,6 +156,12 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
       });
       for (const script of migrationScripts("postgres")) await pool.query(script);
       const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+      if (kind === "b4pg") {
+        bare = { db, asBytes: (b) => b };
+        // The planner statistics the port keeps (every 5 s): without them an UPDATE of one action goes through
+        // idx_actions_run_lookup and scans the whole run on a server with autovacuum off.
+        setInterval(() => void pool.query("ANALYZE actions; ANALYZE action_events").catch(() => undefined), 5000).unref();
+      }
       return {
         insert: async (req) => {
           await db.insertInto("actions").values(actionRow(req, storagePrefix, (b) => b)).execute();
@@ -179,6 +197,7 @@ function publish(msg: WatchRunsResponse): void {
 const handler = connectNodeAdapter({
   readMaxBytes: 64 * 1024 * 1024,
   routes(router) {
+    if (bare) router.service(InternalRunService, bareStreamHandlers(bare));
     router.service(RunService, {
       async createRun(req) {
         if (kind === "fanout") {

@@ -9,7 +9,9 @@
  *   BENCH_FIRST_WARMUP  warm-up before a server's first phase (default 1.5)
  *   BENCH_PAIRS     baseline/port pairs per row (default 5)
  *   BENCH_QUICK=1   smoke run: 1 pair, 1 s phases, 10,000 runs for growth
- *   BENCH_ONLY      comma list of groups to run: sqlite, pg, growth, watch (default sqlite,pg,growth)
+ *   BENCH_ONLY      comma list of groups to run: sqlite, pg, growth, watch, bigrun (default sqlite,pg,growth)
+ *   BENCH_BIGRUN_SIZES / BENCH_BIGRUN_DBS / BENCH_BIGRUN_PAIRS / BENCH_BIGRUN_INFLIGHT  bigrun: children per
+ *                   run (default 1000,10000), databases (sqlite,postgres), pairs (3), items in flight (256)
  *   BENCH_WATCH_STREAMS / BENCH_WATCH_SECONDS / BENCH_WATCH_INTERVAL_MS  watch rows: stream
  *                   counts (default 100,1000), CreateRun window (5 s) and interval (10 ms);
  *   BENCH_WATCH_DRAIN_SECONDS  longest wait after the window for every stream to catch up (30)
@@ -31,6 +33,8 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startActionsStub, type ActionsStub } from "./lib/actions-stub.js";
+import { runBigrun } from "./lib/bigrun.js";
+import { bigrunRows, type BigrunDb, type BigrunRun } from "./lib/bigrun-rows.js";
 import { runGrowth, type GrowthResult } from "./lib/growth.js";
 import { runLoad, type LoadResult } from "./lib/load.js";
 import { rssKb } from "./lib/proc.js";
@@ -82,6 +86,15 @@ const settings = {
     openSeconds: 30,
     drainSeconds: num("BENCH_WATCH_DRAIN_SECONDS", 30),
   },
+  bigrun: {
+    sizes: list("BENCH_BIGRUN_SIZES", quick ? "200,1000" : "1000,10000").map(Number),
+    dbs: list("BENCH_BIGRUN_DBS", "sqlite,postgres") as BigrunDb[],
+    pairs: num("BENCH_BIGRUN_PAIRS", quick ? 1 : 3),
+    inFlight: num("BENCH_BIGRUN_INFLIGHT", 256),
+    /** Diagnosis: BENCH_BIGRUN_WATCHERS=0 runs the port without watchers (its watcher rows are then empty). */
+    watchActions: num("BENCH_BIGRUN_WATCHERS", 10),
+    watchDetails: num("BENCH_BIGRUN_WATCHERS", 10),
+  },
   portNodeArgs: (env.BENCH_PORT_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
   idleSettleMs: 1000,
 };
@@ -91,7 +104,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 // --- servers ------------------------------------------------------------------------
 
 /** cmp-*: the build named by BENCH_COMPARE_ENTRY, run in the same pairs (before/after figures). */
-type ServerKind = "B0" | "B1" | "B2" | "B3" | "fanout" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
+type ServerKind = "B0" | "B1" | "B2" | "B3" | "B4" | "B4-pg" | "fanout" | "port-sqlite" | "port-pg" | "cmp-sqlite" | "cmp-pg";
 const COMPARE_ENTRY = process.env.BENCH_COMPARE_ENTRY ? resolve(process.env.BENCH_COMPARE_ENTRY) : undefined;
 const isPort = (kind: ServerKind) => kind.startsWith("port") || kind.startsWith("cmp");
 
@@ -144,10 +157,10 @@ async function startKind(kind: ServerKind): Promise<Started> {
     args = [kind.startsWith("cmp") ? COMPARE_ENTRY! : PORT_ENTRY, "--config", config];
     nodeArgs = settings.portNodeArgs;
   } else {
-    args = [BASELINE_ENTRY, "--kind", kind.toLowerCase(), "--port", String(port), "--migrations", MIGRATIONS, "--storage-prefix", `file://${dataDir}`];
-    if (kind === "B1" || kind === "B3") args.push("--sqlite", join(dir, "runs.db"));
+    args = [BASELINE_ENTRY, "--kind", kind.toLowerCase().replace("-", ""), "--port", String(port), "--migrations", MIGRATIONS, "--storage-prefix", `file://${dataDir}`];
+    if (kind === "B1" || kind === "B3" || kind === "B4") args.push("--sqlite", join(dir, "runs.db"));
     if (kind === "B3") args.push("--actions-url", stub.url);
-    if (kind === "B2") args.push("--pg-db", pgDb!, "--pg-host", pg.host, "--pg-port", String(pg.port), "--pg-user", pg.user);
+    if (kind === "B2" || kind === "B4-pg") args.push("--pg-db", pgDb!, "--pg-host", pg.host, "--pg-port", String(pg.port), "--pg-user", pg.user);
   }
   const server = await startServer({ label: kind, args, nodeArgs, port, logFile, cwd: dir });
   return {
@@ -265,6 +278,37 @@ async function measureWatch(pair: number, kind: ServerKind, streams: number): Pr
   }
 }
 
+/** One bigrun measurement: a fresh server, one run of `children` children (see bench/lib/bigrun.ts). */
+async function measureBigrun(pair: number, db: BigrunDb, children: number, server: BigrunRun["server"]): Promise<BigrunRun> {
+  const kind: ServerKind = server === "baseline" ? (db === "sqlite" ? "B4" : "B4-pg") : `${server}-${db === "sqlite" ? "sqlite" : "pg"}`;
+  const { server: proc, cleanup, dir } = await startKind(kind);
+  try {
+    await sleep(settings.idleSettleMs);
+    log(`  pair ${pair + 1} ${kind.padEnd(11)} bigrun ${children} children:`);
+    const port = server !== "baseline";
+    const result = await runBigrun({
+      baseUrl: proc.baseUrl,
+      pid: proc.pid,
+      children,
+      inFlight: settings.bigrun.inFlight,
+      watchActions: port ? settings.bigrun.watchActions : 0,
+      watchDetails: port ? settings.bigrun.watchDetails : 0,
+      createRun: port,
+      // (the port creates its run through CreateRun either way)
+      runName: `big${serial.toString(36)}`,
+      storagePrefix: `file://${join(dir, "data")}`,
+      log,
+    });
+    log(
+      `  pair ${pair + 1} ${kind.padEnd(11)} cpu ${result.cpuUsPerItem} µs/item, peak ${result.peakRssMb} MiB` +
+        (port ? `, lag p50 ${result.lagP50Ms} p99 ${result.lagP99Ms} ms, converged ${result.convergeMs} ms, snapshot ${result.snapshotMs} ms, list walk ${result.listWalkMs} ms (${result.listPages} pages)` : ""),
+    );
+    return { pair, db, children, server, result };
+  } finally {
+    await cleanup();
+  }
+}
+
 type WatchMetric = "msgsPerSec" | "p50Ms" | "p99Ms" | "rssBeforeMb" | "serverPeakRssMb" | "minDeliveredShare";
 
 /** The watch rows of one stream count: port-sqlite ÷ fanout per pair (the delivered share absolute). */
@@ -354,7 +398,7 @@ const ROWS: RowSpec[] = [
 interface RowResult {
   id: string;
   label: string;
-  baseline: ServerKind | "first page";
+  baseline: string;
   target: string;
   baseMedian: number;
   portMedian: number;
@@ -440,6 +484,10 @@ function table(headers: string[], rows: string[][]): string {
 
 function unitOf(id: string): string {
   if (id.includes("msgs")) return "msg/s";
+  if (id.endsWith("-ips")) return "items/s";
+  if (id.endsWith("-tenths") || id.endsWith("-cpu-growth")) return "×";
+  if (id.endsWith("-exact")) return "%";
+  if (id.startsWith("bigrun-") && id.endsWith("-cpu")) return "µs";
   if (id.includes("share")) return "%";
   if (id.includes("rps")) return "req/s";
   if (id.includes("rss")) return "MiB";
@@ -482,12 +530,14 @@ async function main(): Promise<void> {
   log(`bench: ${settings.pairs} pair(s), ${settings.seconds} s phases (+${settings.warmupSeconds} s warm-up, ${settings.firstWarmupSeconds} s for a server's first), temp ${tmpRoot}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
 
-  const pgProblem = settings.only.includes("pg") || settings.growth.dbs.includes("postgres") ? await pgUnavailable(pg) : undefined;
+  const pgProblem =
+    settings.only.includes("pg") || settings.growth.dbs.includes("postgres") || (settings.only.includes("bigrun") && settings.bigrun.dbs.includes("postgres")) ? await pgUnavailable(pg) : undefined;
   if (pgProblem) log(`PostgreSQL at ${pg.host}:${pg.port} unavailable (${pgProblem}): its rows are skipped`);
 
   const runs: ServerRun[] = [];
   const growth: GrowthResult[] = [];
   const watch: WatchRun[] = [];
+  const bigrun: BigrunRun[] = [];
   try {
     for (let pair = 0; pair < settings.pairs; pair++) {
       // Alternate the order (baseline, port, port, baseline, …) so drift cancels.
@@ -510,6 +560,22 @@ async function main(): Promise<void> {
         for (const streams of settings.watch.streams) {
           const order: ServerKind[] = pair % 2 === 1 ? ["port-sqlite", "fanout"] : ["fanout", "port-sqlite"];
           for (const kind of order.filter(wanted)) watch.push(await measureWatch(pair, kind, streams));
+        }
+      }
+    }
+
+    if (settings.only.includes("bigrun")) {
+      for (let pair = 0; pair < settings.bigrun.pairs; pair++) {
+        for (const db of settings.bigrun.dbs) {
+          if (db === "postgres" && pgProblem) continue;
+          for (const children of settings.bigrun.sizes) {
+            const servers: BigrunRun["server"][] = COMPARE_ENTRY ? ["baseline", "port", "cmp"] : ["baseline", "port"];
+            const order = pair % 2 === 1 ? servers.reverse() : servers;
+            for (const server of order) {
+              const kind: ServerKind = server === "baseline" ? (db === "sqlite" ? "B4" : "B4-pg") : `${server}-${db === "sqlite" ? "sqlite" : "pg"}`;
+              if (wanted(kind)) bigrun.push(await measureBigrun(pair, db, children, server));
+            }
+          }
         }
       }
     }
@@ -552,9 +618,21 @@ async function main(): Promise<void> {
   );
   rows.push(listRunsRow(growth, settings.only.includes("growth") ? undefined : "not run (BENCH_ONLY)"));
   for (const streams of settings.watch.streams) rows.push(...watchRows(watch, streams, settings.only.includes("watch") ? undefined : "not run (BENCH_ONLY)"));
+  if (settings.only.includes("bigrun")) {
+    const sizes = [...settings.bigrun.sizes].sort((a, b) => a - b);
+    for (const db of settings.bigrun.dbs) {
+      rows.push(...bigrunRows(bigrun, db, sizes[0], sizes.at(-1)!, db === "postgres" && pgProblem ? `PostgreSQL unavailable: ${pgProblem}` : undefined));
+    }
+  }
   const compareRows: RowResult[] = COMPARE_ENTRY
     ? ROWS.map((spec) => evaluate({ ...spec, port: spec.port === "port-pg" ? "cmp-pg" : "cmp-sqlite" }, runs, !settings.only.includes(spec.group) ? "not run" : undefined))
     : [];
+  if (COMPARE_ENTRY && settings.only.includes("bigrun")) {
+    // The compare build's bigrun rows: its runs in the port's place, against the same B4 runs.
+    const asPort = bigrun.filter((r) => r.server !== "port").map((r) => (r.server === "cmp" ? { ...r, server: "port" as const } : r));
+    const sizes = [...settings.bigrun.sizes].sort((a, b) => a - b);
+    for (const db of settings.bigrun.dbs) compareRows.push(...bigrunRows(asPort, db, sizes[0], sizes.at(-1)!, undefined));
+  }
 
   if (runs.length > 0) {
     log("");
@@ -587,11 +665,12 @@ async function main(): Promise<void> {
     );
   if (COMPARE_ENTRY) {
     log(`Compare build ${COMPARE_ENTRY} (cmp-*), same pairs and baselines:`);
-    log(targetTable(compareRows));
+    log(targetTable(compareRows.filter((r) => !r.note?.startsWith("not run"))));
     log("");
   }
-  log(`Targets (median of per-pair ratios port ÷ baseline, ${settings.pairs} pair(s)):`);
-  log(targetTable(rows));
+  log(`Targets (median of per-pair ratios port ÷ baseline, ${settings.pairs} pair(s); bigrun ${settings.bigrun.pairs}):`);
+  // Groups not run are left out of the table (they stay in the JSON as SKIP).
+  log(targetTable(rows.filter((r) => !r.note?.startsWith("not run"))));
 
   const resultsDir = env.BENCH_RESULTS_DIR ? resolve(env.BENCH_RESULTS_DIR) : join(ROOT, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
@@ -609,6 +688,7 @@ async function main(): Promise<void> {
         growth,
         runs,
         watch,
+        bigrun,
       },
       null,
       2,

@@ -34,6 +34,8 @@ import { OAUTH2_METADATA_PATH, oauth2MetadataHandler } from "./server/well-known
 import { createEnqueueRetrier, type EnqueueRetrier } from "./service/enqueue-retrier.js";
 import { createIdentityService } from "./service/identity-service.js";
 import { createInternalRunService } from "./service/internal-run-service/index.js";
+import { startStatisticsKeeper, type StatisticsKeeper } from "./repository/dialect/pg-statistics.js";
+import { createStreamGauge, type StreamGauge } from "./service/internal-run-service/stream-batches.js";
 import { createProjectService } from "./service/project-service.js";
 import { createSettingsService } from "./service/settings-service.js";
 import { createRunService } from "./service/run-service/index.js";
@@ -79,6 +81,8 @@ export interface App {
   readonly metrics: RunsMetrics;
   /** OpenTelemetry from the `otel` section (no tracer or meter with `noop`). */
   readonly telemetry: Telemetry;
+  /** Items read off the executor's bidi streams and not answered yet (back-pressure; tests and metrics). */
+  readonly streamGauge: StreamGauge;
   /** Stops serving (in-flight unary calls finish, streams end), then closes the database. */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -106,11 +110,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let closeBlobStore: (() => void) | undefined;
   let closeActionsClient: (() => void) | undefined;
   let pgBus: PostgresBus | undefined;
+  let statistics: StatisticsKeeper | undefined;
   let enqueueRetrier: EnqueueRetrier | undefined;
   let triggerScheduler: TriggerScheduler | undefined;
   try {
     const migrated = await runMigrations(db, opts.migrationsDir ?? DEFAULT_MIGRATIONS, dbLogger);
     dbLogger.info({ kind: db.kind, applied: migrated.applied.length }, "database ready");
+    const streamGauge = createStreamGauge();
+    if (db.kind === "postgres") statistics = startStatisticsKeeper({ db: db.db, logger: dbLogger });
     let bus: EventBus;
     if (db.kind === "postgres" && db.newClient) {
       pgBus = createPostgresBus({ newClient: db.newClient, logger: logger.child({ component: "events" }) });
@@ -195,6 +202,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           clock,
           logger: logger.child({ component: "internal-run-service" }),
           isConnectionError: db.isConnectionError,
+          streamGauge,
         }),
       ),
       mount(IdentityService, createIdentityService()),
@@ -277,6 +285,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       triggerScheduler: scheduler,
       telemetry,
       metrics,
+      streamGauge,
       close(closeOpts) {
         closing ??= (async () => {
           shutdown.abort();
@@ -288,6 +297,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
           closeActionsClient?.();
           closeBlobStore?.();
           await pgBus?.close();
+          await statistics?.stop();
           await db.close();
           await telemetry.shutdown();
           logger.info("stopped");
@@ -302,6 +312,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closeActionsClient?.();
     closeBlobStore?.();
     await pgBus?.close().catch(() => undefined);
+    await statistics?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     await telemetry.shutdown();
     throw error;

@@ -148,21 +148,21 @@ describe.each(await testDialects())("Watch* streams on %s", (kind) => {
       expect(s.messages).toHaveLength(0);
     });
 
-    it("streams a run with 250 actions completely (keyset pages), then follows it", async () => {
+    it("streams a run with 1,250 actions completely (keyset pages of 1,000), then follows it", async () => {
       const run = newRunName();
       const rows = [taskRow(run, "a0", null)];
-      for (let i = 0; i < 249; i++) rows.push(taskRow(run, `n${String(i).padStart(3, "0")}`, i < 10 ? "a0" : `n${String(i % 10).padStart(3, "0")}`));
+      for (let i = 0; i < 1249; i++) rows.push(taskRow(run, `n${String(i).padStart(4, "0")}`, i < 10 ? "a0" : `n${String(i % 10).padStart(4, "0")}`));
       await insertRows(repo(), rows);
       const s = follow((signal) => runs.watchActions({ runId: runId(run) }, { signal }));
       try {
-        await s.until((m) => latestActions(m).size === 250, "250 actions", 20_000);
+        await s.until((m) => latestActions(m).size === 1250, "1,250 actions", 20_000);
         const all = latestActions(s.messages);
-        expect(all.get("a0")!.childrenPhaseCounts).toEqual({ [ActionPhase.QUEUED]: 249 });
+        expect(all.get("a0")!.childrenPhaseCounts).toEqual({ [ActionPhase.QUEUED]: 1249 });
         expect(s.messages.length).toBeGreaterThan(1); // more than one page
         await pause(100);
         const settled = s.messages.length;
-        await setPhase(repo(), run, "n248", ActionPhase.RUNNING);
-        await s.until((m) => latestActions(m).get("n248")?.action?.status?.phase === ActionPhase.RUNNING, "the update");
+        await setPhase(repo(), run, "n1248", ActionPhase.RUNNING);
+        await s.until((m) => latestActions(m).get("n1248")?.action?.status?.phase === ActionPhase.RUNNING, "the update");
         expect(s.messages.length).toBe(settled + 1);
       } finally {
         s.cancel();

@@ -12,8 +12,7 @@ import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_defini
 import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
 import { WatchActionsRequestSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createInProcessBus } from "../../src/events/bus.js";
-import type { ActionRepo, RunKey } from "../../src/repository/interfaces/action.js";
-import type { PageRequest } from "../../src/repository/interfaces/common.js";
+import type { ActionRepo, ActionStateCursor, RunKey } from "../../src/repository/interfaces/action.js";
 import { createRepository } from "../../src/repository/index.js";
 import { scheduledRunName } from "../../src/scheduler/run-name.js";
 import { generateRunName, runNameProblem, RUN_NAME_MAX_LENGTH, seededRandomIndex } from "../../src/service/run-service/run-names.js";
@@ -116,8 +115,8 @@ describe.each(await testDialects())("WatchActions snapshot while starts move, on
       let pages = 0;
       const spy: ActionRepo = {
         ...repo.actions,
-        async listActions(k: RunKey, req: PageRequest) {
-          const page = await repo.actions.listActions(k, req);
+        async listActionStates(k: RunKey, after: ActionStateCursor | undefined, limit: number) {
+          const page = await repo.actions.listActionStates(k, after, limit);
           // Between the first and second snapshot page the executor reports c5's real start, before everything.
           if (pages++ === 0) {
             await repo.actions.updateActionPhase(

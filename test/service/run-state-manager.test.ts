@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Filter_Function, FilterSchema, type Filter } from "#gen/flyteidl2/common/list_pb.js";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
-import { ActionSpecSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { ActionType, ActionSpecSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { InvalidArgumentError } from "../../src/repository/errors.js";
 import type { ActionRow } from "../../src/repository/schema/index.js";
 import {
@@ -207,5 +207,14 @@ describe("filters", () => {
     expect(displayName({ name: "a1", action_spec: spec({ spec: { shortName: "short.name" } }) })).toBe("name");
     expect(displayName({ name: "a1", action_spec: null })).toBe("a1");
     expect(displayName({ name: "a1", action_spec: new Uint8Array([0xff, 0xff]) })).toBe("a1");
+  });
+
+  it("display name of a slim row (no action_spec): the same from the task columns", () => {
+    // RecordAction / CreateRun store TaskAction.id.name in task_name, the spec's short name (else that name) in task_short_name.
+    expect(displayName({ name: "a1", action_type: ActionType.TASK, task_name: "pkg.mod.fn", task_short_name: "fn" })).toBe("fn");
+    expect(displayName({ name: "a1", action_type: ActionType.TASK, task_name: null, task_short_name: "short.name" })).toBe("name");
+    expect(displayName({ name: "a1", action_type: ActionType.TASK, task_name: null, task_short_name: null })).toBe("a1");
+    // A trace's task_name is its trace name, which the spec-based name never looked at.
+    expect(displayName({ name: "t1", action_type: ActionType.TRACE, task_name: "pkg.trace", task_short_name: null })).toBe("t1");
   });
 });

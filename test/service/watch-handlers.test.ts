@@ -11,8 +11,7 @@ import {
   type WatchRunsResponse,
 } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createInProcessBus, type EventBus } from "../../src/events/bus.js";
-import type { ActionRepo, RunKey } from "../../src/repository/interfaces/action.js";
-import type { PageRequest } from "../../src/repository/interfaces/common.js";
+import type { ActionRepo, ActionStateCursor, RunKey } from "../../src/repository/interfaces/action.js";
 import { createRepository, type Repository } from "../../src/repository/index.js";
 import { createWatchHandlers, type WatchOptions } from "../../src/service/run-service/watch.js";
 import { systemClock } from "../../src/util/clock.js";
@@ -80,12 +79,12 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     const run = newRun();
     await repo.actions.createAction(taskRow(run, "a0", null));
     for (let i = 0; i < 10; i++) await repo.actions.createAction(taskRow(run, `c${i}`, "a0"));
-    const requests: PageRequest[] = [];
+    const requests: { after: ActionStateCursor | undefined; limit: number }[] = [];
     const spy: ActionRepo = {
       ...repo.actions,
-      listActions: (key: RunKey, req: PageRequest) => {
-        requests.push(req);
-        return repo.actions.listActions(key, req);
+      listActionStates: (key: RunKey, after: ActionStateCursor | undefined, limit: number) => {
+        requests.push({ after, limit });
+        return repo.actions.listActionStates(key, after, limit);
       },
     };
     const { ctx, abort } = context();
@@ -97,7 +96,9 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
       seen.push(m as WatchActionsResponse);
     }
     expect(requests).toHaveLength(4);
-    expect(requests[0].sort).toEqual([{ column: "created_at", direction: "asc" }]);
+    expect(requests[0].after).toBeUndefined();
+    // Keyset: each page starts after the last action of the one before (c1 is the 3rd action, c4 the 6th).
+    expect(requests.slice(1).map((r) => r.after?.name)).toEqual(["c1", "c4", "c7"]);
     expect(requests.map((r) => r.limit)).toEqual([3, 3, 3, 3]);
     expect(latest(seen).get("a0")!.childrenPhaseCounts).toEqual({ [ActionPhase.QUEUED]: 10 });
     abort();
@@ -205,9 +206,9 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     let reads = 0;
     const spy: ActionRepo = {
       ...repo.actions,
-      getAction: (key) => {
+      getActionStates: (key, names) => {
         reads++;
-        return repo.actions.getAction(key);
+        return repo.actions.getActionStates(key, names);
       },
     };
     const h = handlers({}, spy);

@@ -54,7 +54,7 @@ export interface CreateActionResult {
  * their events. Every write that watchers must see publishes on the EventBus
  * after it commits (see src/events/bus.ts and PORT_MAP 2.5).
  */
-export interface ActionRepo {
+export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
   /**
    * Inserts the action unless (project, domain, run_name, name) exists; the
    * stored row is returned either way. Only when the row is new, and in the
@@ -110,4 +110,70 @@ export interface ActionRepo {
   markAbortAttempt(key: ActionKey): Promise<number>;
   /** Abort reconciler: clears the pending request and resets the counter. */
   clearAbortRequest(key: ActionKey): Promise<void>;
+}
+
+/**
+ * What WatchActions keeps of an action: every column but the blobs and the
+ * abort bookkeeping (the tree and EnrichedAction need nothing else).
+ */
+export type ActionStateRow = Pick<
+  ActionRow,
+  | "project"
+  | "domain"
+  | "run_name"
+  | "name"
+  | "parent_action_name"
+  | "phase"
+  | "run_source"
+  | "action_type"
+  | "action_group"
+  | "task_project"
+  | "task_domain"
+  | "task_name"
+  | "task_version"
+  | "task_type"
+  | "task_short_name"
+  | "function_name"
+  | "environment_name"
+  | "created_at"
+  | "updated_at"
+  | "ended_at"
+  | "duration_ms"
+  | "attempts"
+  | "cache_status"
+  | "trigger_name"
+  | "trigger_task_name"
+  | "trigger_revision"
+>;
+
+/** Position in listActionStates: the last action already read, in (created_at, name) order. */
+export interface ActionStateCursor {
+  createdAt: Timestamp;
+  name: string;
+}
+
+/** Reads for WatchActions: slim rows, by keyset over the run or by name. */
+export interface ActionStateReads {
+  /** The run's actions in (created_at, name) order, strictly after `after`, at most `limit`. */
+  listActionStates(run: RunKey, after: ActionStateCursor | undefined, limit: number): Promise<ActionStateRow[]>;
+  /** The named actions of the run that exist (any order; one query per 500 names). */
+  getActionStates(run: RunKey, names: readonly string[]): Promise<ActionStateRow[]>;
+}
+
+/** One status of a batch (ActionBatchWrites.updateActionPhases). */
+export interface PhaseUpdateItem {
+  key: ActionKey;
+  update: PhaseUpdate;
+}
+
+/**
+ * The executor streams' writes, a batch per transaction (one commit, one
+ * round of notifications) with the same per-item effects and results as the
+ * single-item methods applied in order.
+ */
+export interface ActionBatchWrites {
+  /** createAction (without options) for each row; whether each row was new. A key repeated in the batch: the first wins. */
+  createActions(rows: readonly NewActionRow[]): Promise<boolean[]>;
+  /** updateActionPhase for each item in order; whether each changed its action. */
+  updateActionPhases(items: readonly PhaseUpdateItem[]): Promise<boolean[]>;
 }

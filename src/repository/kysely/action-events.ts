@@ -33,6 +33,11 @@ export function createActionEventMethods(
         return { ...e, created_at: now, updated_at: now };
       });
       await db.transaction().execute(async (trx) => {
+        if (h.kind === "sqlite") {
+          // One prepared statement reused row after row (see createActions).
+          for (const row of rows) await trx.insertInto("action_events").values(row).onConflict((oc) => oc.doNothing()).execute();
+          return;
+        }
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
           await trx
             .insertInto("action_events")

@@ -96,7 +96,9 @@ export function actionMetadataFromRow(row: ActionRow): ActionMetadata {
  * A condition's metadata: its name (the function-name column, else the name
  * in the stored ConditionAction; an undecodable spec only loses that fallback).
  */
-export function conditionMetadataFromRow(row: Pick<ActionRow, "function_name" | "action_spec">): ConditionActionMetadata {
+export function conditionMetadataFromRow(
+  row: Pick<ActionRow, "function_name"> & { action_spec?: ActionRow["action_spec"] },
+): ConditionActionMetadata {
   let name = row.function_name;
   if (name === "" && row.action_spec && row.action_spec.length > 0) {
     try {

@@ -19,6 +19,7 @@ import { toConnectError } from "../../rpc/connect-errors.js";
 import type { Clock } from "../../util/clock.js";
 import { recordActionHandlers } from "./record-action.js";
 import { recordEventsHandlers } from "./record-events.js";
+import type { MutableStreamGauge, StreamBatchOptions } from "./stream-batches.js";
 import { streamHandlers } from "./streams.js";
 import { updateStatusHandlers } from "./update-status.js";
 
@@ -29,6 +30,10 @@ export interface InternalRunServiceDeps {
   logger: Logger;
   /** Recognises "database unreachable" errors (reported as Unavailable). */
   isConnectionError?: (error: unknown) => boolean;
+  /** Batching and back-pressure of the bidi streams (defaults in stream-batches.ts). */
+  streamBatches?: Partial<StreamBatchOptions>;
+  /** Counts items read off the bidi streams and not answered yet. */
+  streamGauge?: MutableStreamGauge;
 }
 
 export type InternalRunServiceHandlers = Partial<ServiceImpl<typeof InternalRunService>>;

@@ -8,7 +8,7 @@ import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
 import type { NewActionRow } from "../../repository/schema/index.js";
 import { fromSecondsNanos } from "../../repository/timestamps.js";
 import { RUN_INFO_CONDITION, setRawMessageField } from "../../repository/transformers/run-info-fields.js";
-import { taskSpecToStored, traceSpecToStored } from "../../repository/transformers/task-spec.js";
+import { TaskSpecStorer, traceSpecToStored } from "../../repository/transformers/task-spec.js";
 import { actionKeyOf, describeKey } from "../run-service/index.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
 import { newActionRow } from "../../repository/transformers/action-row.js";
@@ -19,7 +19,23 @@ function nullIfEmpty(value: string | undefined): string | null {
 
 /** Records one action; throws on failure (the caller turns that into a Status). */
 export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActionRequest) => Promise<void> {
-  const { actions, taskSpecs, clock } = deps;
+  const build = recordedRowBuilder(deps);
+  const log = deps.logger.child({ rpc: "RecordAction" });
+  return async (req) => {
+    const row = await build(req);
+    const { inserted } = await deps.actions.createAction(row);
+    if (!inserted) log.debug({ action: describeKey(actionKeyOf(req.actionId)) }, "action already recorded; unchanged");
+  };
+}
+
+/**
+ * The actions row a RecordAction request stores (its task or trace spec
+ * stored first); throws on a bad request or a spec that cannot be digested.
+ */
+export function recordedRowBuilder(deps: InternalRunServiceDeps): (req: RecordActionRequest) => Promise<NewActionRow> {
+  const { taskSpecs, clock } = deps;
+  // The children of a fan-out share their task spec: its digest is computed once.
+  const specStorer = new TaskSpecStorer();
   const log = deps.logger.child({ rpc: "RecordAction" });
 
   async function storeSpec(stored: () => { digest: string; spec: Uint8Array }, label: string, fatalDigest: boolean): Promise<string> {
@@ -73,7 +89,7 @@ export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActi
           row.task_type = taskSpec.taskTemplate?.type ?? "";
           if (taskSpec.shortName !== "") row.task_short_name = taskSpec.shortName;
           row.environment_name = nullIfEmpty(taskSpec.environment?.name);
-          info.taskSpecDigest = await storeSpec(() => taskSpecToStored(taskSpec), "task spec", true);
+          info.taskSpecDigest = await storeSpec(() => specStorer.toStored(taskSpec), "task spec", true);
         }
         break;
       }
@@ -112,8 +128,7 @@ export function recordActionCore(deps: InternalRunServiceDeps): (req: RecordActi
     }
     row.action_spec = toBinary(ActionSpecSchema, actionSpec);
     row.detailed_info = toBinary(RunInfoSchema, info);
-    const { inserted } = await actions.createAction(row);
-    if (!inserted) log.debug({ action: describeKey(key) }, "action already recorded; unchanged");
+    return row;
   };
 }
 

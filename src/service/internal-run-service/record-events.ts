@@ -10,14 +10,17 @@ import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers }
 /** Stores a batch of events (all checked before any is written); throws on failure. */
 export function recordEventsCore(deps: InternalRunServiceDeps): (events: readonly ActionEvent[]) => Promise<void> {
   return async (events) => {
-    events.forEach((event, i) => {
-      actionKeyOf(event.id, `events[${i}].id`);
-      if (event.attempt === 0) throw new ConnectError(`events[${i}].attempt must be greater than 0`, Code.InvalidArgument);
-    });
+    events.forEach((event, i) => checkEvent(event, `events[${i}]`));
     if (events.length === 0) return;
     const now = deps.clock.now();
     await deps.actions.insertEvents(events.map((event) => actionEventToRow(event, now)));
   };
+}
+
+/** Throws InvalidArgument when the event has no valid action id or attempt 0 (`path` names it in the message). */
+export function checkEvent(event: ActionEvent, path: string): void {
+  actionKeyOf(event.id, `${path}.id`);
+  if (event.attempt === 0) throw new ConnectError(`${path}.attempt must be greater than 0`, Code.InvalidArgument);
 }
 
 export function recordEventsHandlers(deps: InternalRunServiceDeps): Pick<InternalRunServiceHandlers, "recordActionEvents"> {

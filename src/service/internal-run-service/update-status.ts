@@ -7,8 +7,9 @@ import {
   type UpdateActionStatusRequest,
 } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
-import type { ActionKey } from "../../repository/interfaces/action.js";
+import type { ActionKey, PhaseUpdateItem } from "../../repository/interfaces/action.js";
 import { fromSecondsNanos, type Timestamp } from "../../repository/timestamps.js";
+import type { Clock } from "../../util/clock.js";
 import { isTerminalPhase } from "../../repository/transformers/phase.js";
 import {
   copyRawField,
@@ -42,7 +43,21 @@ export function reportedStart(ts: PbTimestamp | undefined): Timestamp | undefine
  * kept in the action's RunInfo as the reference keeps them.
  */
 export function updateStatusCore(deps: InternalRunServiceDeps): (req: UpdateActionStatusRequest) => Promise<void> {
-  async function keepSignal(key: ActionKey, req: UpdateActionStatusRequest): Promise<void> {
+  const keepSignal = signalKeeper(deps);
+  return async (req) => {
+    const { key, update } = phaseUpdateOf(req, deps.clock);
+    await keepSignal(key, req);
+    await deps.actions.updateActionPhase(key, update);
+  };
+}
+
+/**
+ * Stores a signalled condition's value and signaller (UpdateActionStatus
+ * fields 3 and 4, sent by executors on IDL 2.0.43 or newer) in the action's
+ * RunInfo; nothing to do (and no read) for a status without them.
+ */
+export function signalKeeper(deps: InternalRunServiceDeps): (key: ActionKey, req: UpdateActionStatusRequest) => Promise<void> {
+  return async (key, req) => {
     const output = unknownMessageField(req, UPDATE_STATUS_OUTPUT);
     const principal = unknownMessageField(req, UPDATE_STATUS_PRINCIPAL);
     if (!output && !principal) return;
@@ -51,25 +66,28 @@ export function updateStatusCore(deps: InternalRunServiceDeps): (req: UpdateActi
     if (output) copyRawField(info, output, RUN_INFO_OUTPUT);
     if (principal) copyRawField(info, principal, RUN_INFO_PRINCIPAL);
     await deps.actions.updateActionDetailedInfo(key, toBinary(RunInfoSchema, info));
-  }
+  };
+}
 
-  return async (req) => {
-    const key = actionKeyOf(req.actionId);
-    const status = req.status;
-    if (!status) throw new ConnectError("status is required", Code.InvalidArgument);
-    const endTime = status.endTime
-      ? fromSecondsNanos(status.endTime.seconds, status.endTime.nanos)
-      : isTerminalPhase(status.phase)
-        ? deps.clock.now()
-        : undefined;
-    await keepSignal(key, req);
-    await deps.actions.updateActionPhase(key, {
+/** The repository update a request asks for; throws InvalidArgument on a bad request. */
+export function phaseUpdateOf(req: UpdateActionStatusRequest, clock: Clock): PhaseUpdateItem {
+  const key = actionKeyOf(req.actionId);
+  const status = req.status;
+  if (!status) throw new ConnectError("status is required", Code.InvalidArgument);
+  const endTime = status.endTime
+    ? fromSecondsNanos(status.endTime.seconds, status.endTime.nanos)
+    : isTerminalPhase(status.phase)
+      ? clock.now()
+      : undefined;
+  return {
+    key,
+    update: {
       phase: status.phase,
       attempts: status.attempts,
       cacheStatus: status.cacheStatus,
       endTime,
       startTime: reportedStart(status.startTime),
-    });
+    },
   };
 }
 

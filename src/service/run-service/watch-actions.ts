@@ -5,18 +5,42 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
-import { NotFoundError } from "../../repository/errors.js";
-import type { ActionKey, RunKey } from "../../repository/interfaces/action.js";
-import type { ActionRow } from "../../repository/schema/index.js";
-import { compareCreated, parseActionFilters, RunStateManager } from "../run-state/index.js";
+import type { ActionStateCursor, ActionStateRow, RunKey } from "../../repository/interfaces/action.js";
+import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { compareCreated, parseActionFilters, RunStateManager, type NodeUpdate, type StateRow } from "../run-state/index.js";
 import { runKeyOf, type RunServiceHandlers } from "./index.js";
 import { nodeUpdateToEnrichedAction } from "./watch-convert.js";
 import { SharedReads } from "./watch-shared-reads.js";
-import { chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
+import { chunk, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
-/** The columns a write changes; equal fingerprints mean "nothing new to show". */
-function fingerprint(row: ActionRow): string {
-  return `${row.updated_at}|${row.phase}|${row.attempts}|${row.cache_status}|${row.ended_at ?? ""}|${row.duration_ms ?? ""}`;
+/** Whether two reads of an action show the same state (the columns a write changes). */
+function sameState(a: StateRow, b: StateRow): boolean {
+  return (
+    a.updated_at === b.updated_at &&
+    a.phase === b.phase &&
+    a.attempts === b.attempts &&
+    a.cache_status === b.cache_status &&
+    a.ended_at === b.ended_at &&
+    a.duration_ms === b.duration_ms
+  );
+}
+
+/**
+ * EnrichedActions of childless nodes shown as matching, by row: every
+ * WatchActions stream that applies the same row (streams share the rows of
+ * their reads) sends the same message, so it is built once, not once per
+ * stream. Only such nodes: their message depends on the row alone.
+ */
+const leafMessages = new WeakMap<StateRow, EnrichedAction>();
+
+function enrichedActionOf(run: RunKey, update: NodeUpdate): EnrichedAction {
+  if (!update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
+  let message = leafMessages.get(update.node.row);
+  if (!message) {
+    message = nodeUpdateToEnrichedAction(run, update);
+    leafMessages.set(update.node.row, message);
+  }
+  return message;
 }
 
 /**
@@ -24,7 +48,7 @@ function fingerprint(row: ActionRow): string {
  * parent has not been seen (kept until it shows up, then inserted in order).
  */
 export class ActionTreeFeed {
-  private orphans = new Map<string, ActionRow>();
+  private orphans = new Map<string, StateRow>();
 
   constructor(
     readonly run: RunKey,
@@ -38,11 +62,11 @@ export class ActionTreeFeed {
   }
 
   /** Applies re-read rows; returns the messages to send (none when nothing visible changed). */
-  apply(rows: readonly ActionRow[]): WatchActionsResponse[] {
+  apply(rows: readonly StateRow[]): WatchActionsResponse[] {
     const candidates = new Map(this.orphans);
     for (const row of rows) {
       const known = this.tree.get(row.name);
-      if (known && fingerprint(known.row) === fingerprint(row)) continue;
+      if (known && sameState(known.row, row)) continue;
       candidates.set(row.name, row);
     }
     if (candidates.size === 0) return [];
@@ -50,11 +74,11 @@ export class ActionTreeFeed {
     // Parents before children: created_at order, then as many passes as the
     // tree's depth needs for rows whose parent sorts after them.
     let remaining = [...candidates.values()].sort(compareCreated);
-    const ready: ActionRow[] = [];
+    const ready: StateRow[] = [];
     const placed = new Set<string>();
     for (let progress = true; progress && remaining.length > 0; ) {
       progress = false;
-      const next: ActionRow[] = [];
+      const next: StateRow[] = [];
       for (const row of remaining) {
         const parent = row.parent_action_name;
         if (this.tree.has(row.name) || !parent || this.tree.has(parent) || placed.has(parent)) {
@@ -70,14 +94,14 @@ export class ActionTreeFeed {
     this.orphans = new Map(remaining.map((row) => [row.name, row]));
 
     const updates = this.tree.upsertActions(ready);
-    const enriched = updates.map((u) => nodeUpdateToEnrichedAction(this.run, u));
+    const enriched = updates.map((u) => enrichedActionOf(this.run, u));
     return chunk(enriched, this.maxItemsPerMessage).map((part) => create(WatchActionsResponseSchema, { enrichedActions: part }));
   }
 }
 
 /**
- * Every action of the run in (created_at, name) order, a keyset page at a
- * time (each page applied and sent before the next is read).
+ * Every action of the run in (created_at, name) order, a keyset page of slim
+ * rows at a time (each page applied and sent before the next is read).
  */
 async function* relist(
   deps: Pick<WatchDeps, "actions">,
@@ -85,32 +109,23 @@ async function* relist(
   opts: Pick<WatchOptions, "snapshotPageSize">,
   signal: AbortSignal,
 ): AsyncGenerator<WatchActionsResponse> {
-  let token = "";
-  do {
+  let after: ActionStateCursor | undefined;
+  for (;;) {
     if (signal.aborted) return;
-    const page = await deps.actions.listActions(feed.run, {
-      limit: opts.snapshotPageSize,
-      token,
-      filters: [],
-      sort: [{ column: "created_at", direction: "asc" }],
-    });
-    yield* feed.apply(page.rows);
-    token = page.nextToken;
-  } while (token !== "");
+    const rows = await deps.actions.listActionStates(feed.run, after, opts.snapshotPageSize);
+    yield* feed.apply(rows);
+    if (rows.length < opts.snapshotPageSize) return;
+    const last = rows[rows.length - 1];
+    after = { createdAt: last.created_at, name: last.name };
+  }
 }
 
 export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "watchActions"> {
   const opts = watchOptions(deps);
-  // Shared by all WatchActions streams of this server: one read per changed action.
-  const reads = new SharedReads<ActionRow | undefined>();
-  const readAction = async (key: ActionKey): Promise<ActionRow | undefined> => {
-    try {
-      return await deps.actions.getAction(key);
-    } catch (error) {
-      if (error instanceof NotFoundError) return undefined;
-      throw error;
-    }
-  };
+  // Shared by all WatchActions streams of this server: the actions a batch
+  // of changes names are read once, with one query per batch, for every
+  // stream (and the streams keep the very same row objects).
+  const reads = new SharedReads<ActionStateRow | undefined>();
   return {
     async *watchActions(req, ctx) {
       const run = runKeyOf(req.runId);
@@ -122,6 +137,13 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
           ? { key: e.action, value: { action: e.action, seenAt: reads.tick() } }
           : undefined,
       );
+      const loadMany = async (keys: string[]): Promise<Map<string, ActionStateRow>> => {
+        const rows = await deps.actions.getActionStates(
+          run,
+          keys.map((k) => k.slice(runPrefix.length)),
+        );
+        return new Map(rows.map((r) => [runPrefix + r.name, r]));
+      };
       try {
         yield* relist(deps, feed, opts, ctx.signal);
         while (await sub.inbox.wait(ctx.signal)) {
@@ -130,11 +152,12 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
             yield* relist(deps, feed, opts, ctx.signal);
             continue;
           }
-          const rows = await mapLimit(batch.items, opts.readConcurrency, ({ action, seenAt }) =>
-            reads.get(runPrefix + action, seenAt, () => readAction({ ...run, action })),
+          const rows = await reads.getMany(
+            batch.items.map(({ action, seenAt }) => ({ key: runPrefix + action, seenAt })),
+            loadMany,
           );
           if (ctx.signal.aborted) return;
-          yield* feed.apply(rows.filter((r): r is ActionRow => r !== undefined));
+          yield* feed.apply(rows.filter((r): r is ActionStateRow => r !== undefined));
         }
       } finally {
         sub.close();

@@ -53,6 +53,51 @@ export class SharedReads<V> {
     return fresh.value;
   }
 
+  /**
+   * get() for many keys at once: the keys no usable read covers are loaded
+   * together by one `loadMany` call (which returns a value per key it was
+   * given; a key it leaves out gets undefined). Values in `wanted` order.
+   */
+  getMany<K extends string>(
+    wanted: readonly { key: K; seenAt: number }[],
+    loadMany: (keys: K[]) => Promise<ReadonlyMap<K, V>>,
+  ): Promise<(V | undefined)[]> {
+    const values: Promise<V | undefined>[] = [];
+    const missing: K[] = [];
+    const slots: number[] = [];
+    for (const { key, seenAt } of wanted) {
+      const entry = this.entries.get(key);
+      if (entry && entry.tick > seenAt) {
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        values.push(entry.value);
+      } else {
+        slots.push(values.length);
+        values.push(Promise.resolve(undefined));
+        missing.push(key);
+      }
+    }
+    if (missing.length > 0) {
+      const tick = this.tick();
+      const batch = loadMany(missing);
+      this.loads++;
+      missing.forEach((key, i) => {
+        const fresh = { tick, value: batch.then((m) => m.get(key) as V) };
+        values[slots[i]] = fresh.value;
+        this.entries.delete(key);
+        this.entries.set(key, fresh);
+        fresh.value.catch(() => {
+          if (this.entries.get(key) === fresh) this.entries.delete(key);
+        });
+      });
+      while (this.entries.size > this.maxEntries) {
+        const oldest = this.entries.keys().next().value as string;
+        this.entries.delete(oldest);
+      }
+    }
+    return Promise.all(values);
+  }
+
   /** Entries held (tests, diagnostics). */
   get size(): number {
     return this.entries.size;

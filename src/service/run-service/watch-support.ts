@@ -22,13 +22,17 @@ import type { Clock } from "../../util/clock.js";
 export interface WatchOptions {
   /** Distinct changed entities one stream holds before falling back to a resync (default 1000). */
   maxPendingKeys: number;
-  /** Rows per page of the WatchActions snapshot (default 200). */
+  /** Rows per page of the WatchActions snapshot and re-lists (default 1000: every page sorts the run on SQLite). */
   snapshotPageSize: number;
   /** Runs in the first WatchRuns message at most (default 100, the reference's snapshot size). */
   runsSnapshotSize: number;
   /** Items per message at most when a batch of updates is sent (default 500). */
   maxItemsPerMessage: number;
-  /** Above this many changed actions, WatchActions re-lists the run instead of reading them one by one (default 64). */
+  /**
+   * Above this many changed actions, WatchActions re-lists the run instead of
+   * reading them by name (default 1000, the inbox bound: changed actions are
+   * read with one query per 500, so only an overflow or a resync re-lists).
+   */
   rescanThreshold: number;
   /** Concurrent point reads of one stream (default 4). */
   readConcurrency: number;
@@ -44,10 +48,10 @@ export interface WatchOptions {
 
 export const DEFAULT_WATCH_OPTIONS: Readonly<WatchOptions> = Object.freeze({
   maxPendingKeys: 1000,
-  snapshotPageSize: 200,
+  snapshotPageSize: 1000,
   runsSnapshotSize: 100,
   maxItemsPerMessage: 500,
-  rescanThreshold: 64,
+  rescanThreshold: 1000,
   readConcurrency: 4,
   resyncMarginMs: 60_000,
   groupsMinIntervalMs: 1000,

@@ -8,7 +8,7 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { Filter_Function, type Filter } from "#gen/flyteidl2/common/list_pb.js";
-import { ActionSpecSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { InvalidArgumentError } from "../../util/errors.js";
 import type { ActionRow } from "../../repository/schema/index.js";
 
@@ -86,9 +86,28 @@ export function lastSegment(name: string): string {
   return dot < 0 ? name : name.slice(dot + 1);
 }
 
+/**
+ * The task name from the row's columns, for rows read without action_spec:
+ * RecordAction and CreateRun store TaskAction.id.name in task_name and the
+ * spec's short_name (else that name) in task_short_name, so for a TASK action
+ * this is taskNameOfSpec without decoding the spec.
+ */
+export function taskNameOfColumns(row: Pick<ActionRow, "action_type" | "task_name" | "task_short_name">): string {
+  if (row.action_type !== ActionType.TASK) return "";
+  return row.task_name ?? row.task_short_name ?? "";
+}
+
+/** The row shape displayName reads: action_spec when the row carries it, else the task columns. */
+export type DisplayNameRow = Pick<ActionRow, "name"> &
+  Partial<Pick<ActionRow, "action_spec" | "action_type" | "task_name" | "task_short_name">>;
+
 /** What the NAME filter looks at: the last segment of the task name, else the action's own name. */
-export function displayName(row: Pick<ActionRow, "name" | "action_spec">): string {
-  const task = lastSegment(taskNameOfSpec(row.action_spec));
+export function displayName(row: DisplayNameRow): string {
+  const taskName =
+    row.action_spec !== undefined
+      ? taskNameOfSpec(row.action_spec)
+      : taskNameOfColumns({ action_type: row.action_type ?? 0, task_name: row.task_name ?? null, task_short_name: row.task_short_name ?? null });
+  const task = lastSegment(taskName);
   return task !== "" ? task : row.name;
 }
 

@@ -11,17 +11,28 @@
  *
  * Pure and synchronous: no I/O; rows go in, updates come out.
  */
+import type { ActionStateRow } from "../../repository/interfaces/action.js";
 import type { ActionRow } from "../../repository/schema/index.js";
 import { displayName, matchesFilters, NO_FILTERS, type ActionFilters } from "./filters.js";
 
 const UNSPECIFIED_PHASE = 0;
+
+/**
+ * The row a node keeps: the slim row WatchActions reads (or a whole row;
+ * action_spec, when present, is what the display name is taken from).
+ */
+export type StateRow = ActionStateRow & Partial<Pick<ActionRow, "action_spec">>;
+
+/** Shared by every node without children / counts yet (never written: replaced on first use). */
+const NO_CHILDREN: readonly MutableNode[] = Object.freeze([]) as readonly MutableNode[];
+const NO_COUNTS: ReadonlyMap<number, number> = new Map();
 
 export interface RunStateNode {
   readonly name: string;
   /** Undefined for a root (an action without parent_action_name). */
   readonly parent: RunStateNode | undefined;
   /** The latest row seen (the caller must not modify it). */
-  readonly row: ActionRow;
+  readonly row: StateRow;
   readonly children: readonly RunStateNode[];
   /**
    * Phase → number of descendants (all levels) in that phase. Phase 0 is
@@ -52,9 +63,11 @@ export class MissingParentError extends Error {
 interface MutableNode {
   name: string;
   parent: MutableNode | undefined;
-  row: ActionRow;
-  children: MutableNode[];
-  childPhaseCounts: Map<number, number>;
+  row: StateRow;
+  /** NO_CHILDREN until the first child (most nodes of a big run are leaves). */
+  children: readonly MutableNode[];
+  /** NO_COUNTS until the first descendant is counted. */
+  childPhaseCounts: ReadonlyMap<number, number>;
   matchingDescendantCount: number;
   /** displayName(row), kept with the row. */
   label: string;
@@ -95,7 +108,7 @@ export class RunStateManager {
    * tree nor earlier in `rows` throws MissingParentError; the rows before it
    * stay applied.
    */
-  upsertActions(rows: readonly (ActionRow | undefined | null)[]): NodeUpdate[] {
+  upsertActions(rows: readonly (StateRow | undefined | null)[]): NodeUpdate[] {
     // 1. Tree and phase counts; collect every node whose state changed.
     const changed = new Set<string>();
     for (const row of rows) {
@@ -151,7 +164,7 @@ export class RunStateManager {
     return out;
   }
 
-  private upsertAction(row: ActionRow, changed: Set<string>): void {
+  private upsertAction(row: StateRow, changed: Set<string>): void {
     const current = this.nodes.get(row.name);
     if (!current) {
       const parentName = row.parent_action_name;
@@ -161,23 +174,33 @@ export class RunStateManager {
         name: row.name,
         parent,
         row,
-        children: [],
-        childPhaseCounts: new Map(),
+        children: NO_CHILDREN,
+        childPhaseCounts: NO_COUNTS,
         matchingDescendantCount: 0,
         label: displayName(row),
       };
       this.nodes.set(row.name, node);
       changed.add(row.name);
       if (parent) {
-        parent.children.push(node);
+        if (parent.children === NO_CHILDREN) parent.children = [node];
+        else (parent.children as MutableNode[]).push(node);
         countPhase(parent, row.phase, UNSPECIFIED_PHASE, changed);
       }
       return;
     }
     // A node keeps the parent it was inserted under.
-    const oldPhase = current.row.phase;
+    const previous = current.row;
+    const oldPhase = previous.phase;
     current.row = row;
-    current.label = displayName(row);
+    // A slim row's label only depends on columns a status update never changes.
+    if (
+      row.action_spec !== undefined ||
+      previous.action_type !== row.action_type ||
+      previous.task_name !== row.task_name ||
+      previous.task_short_name !== row.task_short_name
+    ) {
+      current.label = displayName(row);
+    }
     countPhase(current.parent, row.phase, oldPhase, changed);
     changed.add(row.name);
   }
@@ -196,8 +219,10 @@ export class RunStateManager {
 /** Moves one count from `from` to `to` in `start` and every ancestor (phase 0 is not counted), marking them changed. */
 function countPhase(start: MutableNode | undefined, to: number, from: number, changed: Set<string>): void {
   for (let node = start; node; node = node.parent) {
-    if (to !== UNSPECIFIED_PHASE) node.childPhaseCounts.set(to, (node.childPhaseCounts.get(to) ?? 0) + 1);
-    if (from !== UNSPECIFIED_PHASE) node.childPhaseCounts.set(from, Math.max(0, (node.childPhaseCounts.get(from) ?? 0) - 1));
+    if (node.childPhaseCounts === NO_COUNTS) node.childPhaseCounts = new Map();
+    const counts = node.childPhaseCounts as Map<number, number>;
+    if (to !== UNSPECIFIED_PHASE) counts.set(to, (counts.get(to) ?? 0) + 1);
+    if (from !== UNSPECIFIED_PHASE) counts.set(from, Math.max(0, (counts.get(from) ?? 0) - 1));
     changed.add(node.name);
   }
 }
@@ -207,7 +232,7 @@ function addToAncestors(start: MutableNode | undefined, delta: number): void {
 }
 
 /** created_at (canonical text sorts chronologically), then name. */
-export function compareCreated(a: Pick<ActionRow, "created_at" | "name">, b: Pick<ActionRow, "created_at" | "name">): number {
+export function compareCreated(a: Pick<StateRow, "created_at" | "name">, b: Pick<StateRow, "created_at" | "name">): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
