@@ -25,6 +25,8 @@ import { buildRoutes, mount } from "./server/routes.js";
 import { errorMappingInterceptor } from "./server/interceptors/errors.js";
 import { loggingInterceptor } from "./server/interceptors/logging.js";
 import { validationInterceptor } from "./server/interceptors/validation.js";
+import { identityInterceptor } from "./server/interceptors/identity.js";
+import { createIdentityEnricher } from "./service/identity/identity-enricher.js";
 import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
 import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
@@ -186,6 +188,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
           loggingInterceptor(rpcLogger),
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
+          identityInterceptor({
+            trustForwardedHeaders: config.runs.trustForwardedIdentityHeaders,
+            headers: config.runs.identityHeaders,
+            enricher: createIdentityEnricher({
+              authServerBaseUrl: config.runs.authMetadata.externalAuthServerBaseUrl,
+              logger: logger.child({ component: "identity" }),
+              clock,
+            }),
+          }),
         ],
         readiness,
         corsAllowedOrigins: config.runs.server.cors.allowedOrigins,

@@ -5,6 +5,7 @@ export {
   type Config,
   type DatabaseConfig,
   type DomainConfig,
+  type IdentityHeadersConfig,
   type LoggerConfig,
   type PostgresConfig,
   type RunsConfig,

@@ -48,6 +48,10 @@ const portIn =
   (v: number): string | undefined =>
     v < min || v > 65535 ? `port must be between ${min} and 65535, got ${v}` : undefined;
 
+/** An HTTP header name (RFC 9110 token), or "" for "not used". */
+const headerName = (v: string): string | undefined =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/.test(v.trim()) ? undefined : `must be an HTTP header name, got "${v}"`;
+
 // The table ------------------------------------------------------------------
 
 function field<K extends FieldKind>(
@@ -136,6 +140,24 @@ export const FIELDS: readonly FieldSpec[] = [
   field("runs.abortReconciler.maxDelay", "duration", (c, v) => (c.runs.abortReconciler.maxDelay = v), {
     check: nonNegativeDuration,
   }),
+
+  // Caller identity (runs/config/config.go at v2.0.43).
+  field("runs.trustForwardedIdentityHeaders", "bool", (c, v) => (c.runs.trustForwardedIdentityHeaders = v)),
+  field("runs.identityHeaders.claimsJwtHeader", "string", (c, v) => (c.runs.identityHeaders.claimsJwtHeader = v.trim()), {
+    check: headerName,
+  }),
+  field("runs.identityHeaders.subjectHeader", "string", (c, v) => (c.runs.identityHeaders.subjectHeader = v.trim()), {
+    check: headerName,
+  }),
+  field("runs.identityHeaders.emailHeader", "string", (c, v) => (c.runs.identityHeaders.emailHeader = v.trim()), {
+    check: headerName,
+  }),
+  field(
+    "runs.authMetadata.externalAuthServerBaseUrl",
+    "string",
+    (c, v) => (c.runs.authMetadata.externalAuthServerBaseUrl = v.trim()),
+    { check: (v) => (v.trim() === "" || /^https?:\/\/[^/]/i.test(v.trim()) ? undefined : `must be an http(s) URL, got "${v}"`) },
+  ),
 
   // database.* (flytestdlib/database/config.go)
   field("database.enableForeignKeyConstraintWhenMigrating", "bool", undefined),

@@ -47,6 +47,20 @@ export interface AbortReconcilerConfig {
   maxDelay: number;
 }
 
+/**
+ * Names of the proxy-forwarded headers the caller's identity is read from
+ * (`runs.identityHeaders.*`). An empty name turns that header off.
+ * `Authorization: Bearer` is always read, whatever these say.
+ */
+export interface IdentityHeadersConfig {
+  /** A JWT whose payload holds the OIDC claims. Default "X-Amzn-Oidc-Data" (AWS ALB). */
+  claimsJwtHeader: string;
+  /** The subject as a plain value. Default "X-Amzn-Oidc-Identity" (AWS ALB). */
+  subjectHeader: string;
+  /** The email as a plain value, read with subjectHeader. Default "" (oauth2-proxy: "X-Auth-Request-Email"). */
+  emailHeader: string;
+}
+
 export interface RunsConfig {
   server: ServerConfig;
   /** Accepted for compatibility; nothing reads it. */
@@ -57,6 +71,21 @@ export interface RunsConfig {
   domains: DomainConfig[];
   triggerScheduler: TriggerSchedulerConfig;
   abortReconciler: AbortReconcilerConfig;
+  /**
+   * Whether the caller's identity (a run's executed_by, UserInfo) is taken
+   * from the forwarded headers. Their JWTs are decoded, never signature-checked:
+   * only safe behind a proxy that authenticates and strips client copies. Default true.
+   */
+  trustForwardedIdentityHeaders: boolean;
+  identityHeaders: IdentityHeadersConfig;
+  authMetadata: {
+    /**
+     * OAuth2 authorization server base URL. Here only its OIDC discovery and
+     * userinfo endpoints are used, to fill in name and email of Bearer-token
+     * callers. Default "" (no enrichment).
+     */
+    externalAuthServerBaseUrl: string;
+  };
 }
 
 export interface PostgresConfig {
@@ -172,6 +201,13 @@ export function defaultConfig(): Config {
         initialDelay: 1_000,
         maxDelay: 5 * 60_000,
       },
+      trustForwardedIdentityHeaders: true,
+      identityHeaders: {
+        claimsJwtHeader: "X-Amzn-Oidc-Data",
+        subjectHeader: "X-Amzn-Oidc-Identity",
+        emailHeader: "",
+      },
+      authMetadata: { externalAuthServerBaseUrl: "" },
     },
     database: {
       kind: "sqlite",
