@@ -122,6 +122,9 @@ describe("defaults", () => {
         executionBurst: 20,
       },
       abortReconciler: { workers: 5, maxAttempts: 10, queueSize: 1000, initialDelay: 1_000, maxDelay: 300_000 },
+      trustForwardedIdentityHeaders: true,
+      identityHeaders: { claimsJwtHeader: "X-Amzn-Oidc-Data", subjectHeader: "X-Amzn-Oidc-Identity", emailHeader: "" },
+      authMetadata: { externalAuthServerBaseUrl: "" },
     });
     expect(d.database).toMatchObject({
       maxIdleConnections: 10,
