@@ -221,7 +221,8 @@ describe("allow-lists", () => {
     expect(invalid(() => makeFilter(ACTION_COLUMNS, "trigger_type", "eq", ["x"]))).toContain(
       "invalid filter field: trigger_type",
     );
-    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(17);
+    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(18);
+    expect(ACTION_COLUMNS.created_by_subject).toEqual({ type: "text", nullable: true });
   });
 
   it("carry the schema types", () => {
