@@ -174,6 +174,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
     };
 
+    if (config.runs.trustForwardedIdentityHeaders) {
+      logger.info(
+        { identityHeaders: config.runs.identityHeaders },
+        "caller identity is read from forwarded headers without signature checks (runs.trustForwardedIdentityHeaders)",
+      );
+    }
     // As in the reference, port 0 runs no HTTP server (background work only).
     let server: RunningHttpServer | undefined;
     const port = opts.listenPort ?? config.runs.server.port;
