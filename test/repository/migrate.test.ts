@@ -167,6 +167,33 @@ describe("PostgreSQL compatibility with the reference service", () => {
     }
   });
 
+  it("takes back a database the previous release of this port made and the reference's v2.0.43 then upgraded", async (ctx) => {
+    if (!(await postgresAvailable())) ctx.skip();
+    const { testDb: created, client } = await freshDatabase();
+    testDb = created;
+    const handle = await openDatabase(created.config, quietLogger);
+    try {
+      // The previous release: the reference's init schema plus this port's views and pending_enqueues.
+      const previous = listMigrations(MIGRATIONS_DIR, "postgres").filter((m) => m.version.split("/")[1]! < "20260618");
+      expect(previous.map((m) => m.version)).toEqual([REFERENCE_VERSION, "runs_ts/20260408110001_inspection_views", "runs_ts/20260408110002_pending_enqueues"]);
+      await client.query("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW())");
+      for (const m of previous) {
+        await client.query(readFileSync(m.path, "utf8"));
+        await client.query("INSERT INTO schema_migrations (version) VALUES ($1)", [m.version]);
+      }
+      // The Go service adds its columns and indexes under the port's views.
+      expect(await migrateAsReference(client)).toEqual(REFERENCE_VERSIONS.slice(1));
+      const result = await runMigrations(handle, MIGRATIONS_DIR, quietLogger);
+      expect(result.applied).toEqual(["runs_ts/20260722100001_inspection_views_created_by"]);
+      await client.query("SET search_path TO inspect, public");
+      await client.query("SELECT id, org, created_by, created_by_subject FROM actions");
+      await client.query("SELECT id, org, name, created_by_subject FROM runs");
+    } finally {
+      await client.end();
+      await handle.close();
+    }
+  });
+
   it("leaves the reference's v2.0.43 nothing to do on a database this port migrated", async (ctx) => {
     if (!(await postgresAvailable())) ctx.skip();
     const { testDb: created, client: goLike } = await freshDatabase();
