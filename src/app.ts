@@ -26,6 +26,8 @@ import { buildRoutes, mount } from "./server/routes.js";
 import { errorMappingInterceptor } from "./server/interceptors/errors.js";
 import { loggingInterceptor } from "./server/interceptors/logging.js";
 import { validationInterceptor } from "./server/interceptors/validation.js";
+import { identityInterceptor } from "./server/interceptors/identity.js";
+import { createIdentityEnricher } from "./service/identity/identity-enricher.js";
 import { createAbortReconciler, type AbortReconciler } from "./service/abort-reconciler.js";
 import { createActionsClient, type ActionsClient } from "./service/actions-client.js";
 import { createAuthMetadataService } from "./service/auth-metadata-service.js";
@@ -220,6 +222,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       }
     };
 
+    if (config.runs.trustForwardedIdentityHeaders) {
+      logger.info(
+        { identityHeaders: config.runs.identityHeaders },
+        "caller identity is read from forwarded headers without signature checks (runs.trustForwardedIdentityHeaders)",
+      );
+    }
     // As in the reference, port 0 runs no HTTP server (background work only).
     let server: RunningHttpServer | undefined;
     const port = opts.listenPort ?? config.runs.server.port;
@@ -236,6 +244,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
           loggingInterceptor(rpcLogger),
           errorMappingInterceptor({ logger: rpcLogger, isConnectionError: db.isConnectionError }),
           validationInterceptor(),
+          identityInterceptor({
+            trustForwardedHeaders: config.runs.trustForwardedIdentityHeaders,
+            headers: config.runs.identityHeaders,
+            enricher: createIdentityEnricher({
+              authServerBaseUrl: config.runs.authMetadata.externalAuthServerBaseUrl,
+              logger: logger.child({ component: "identity" }),
+              clock,
+            }),
+          }),
         ],
         httpRoutes: new Map([[OAUTH2_METADATA_PATH, oauth2MetadataHandler(oauth2Metadata, authLogger)]]),
         readiness,

@@ -7,6 +7,7 @@ export {
   type DatabaseConfig,
   type DomainConfig,
   type FlyteClientConfig,
+  type IdentityHeadersConfig,
   type LoggerConfig,
   type OtelConfig,
   type PostgresConfig,

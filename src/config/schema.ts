@@ -73,6 +73,10 @@ const relativePath = (v: string): string | undefined =>
     ? `must be a path relative to runs.authMetadata.externalAuthServerBaseUrl (no scheme, host or leading '/'), got ${JSON.stringify(v)}`
     : undefined;
 
+/** An HTTP header name (RFC 9110 token), or "" for "not used". */
+const headerName = (v: string): string | undefined =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/.test(v.trim()) ? undefined : `must be an HTTP header name, got "${v}"`;
+
 // The table ------------------------------------------------------------------
 
 function field<K extends FieldKind>(
@@ -166,7 +170,7 @@ export const FIELDS: readonly FieldSpec[] = [
     check: nonNegativeDuration,
   }),
   // runs.authMetadata.* (v2.0.43): GetOAuth2Metadata, the well-known endpoint, GetPublicClientConfig.
-  field("runs.authMetadata.externalAuthServerBaseUrl", "string", (c, v) => (c.runs.authMetadata.externalAuthServerBaseUrl = v), {
+  field("runs.authMetadata.externalAuthServerBaseUrl", "string", (c, v) => (c.runs.authMetadata.externalAuthServerBaseUrl = v.trim()), {
     check: optionalHttpUrl,
   }),
   field("runs.authMetadata.externalMetadataUrl", "string", (c, v) => (c.runs.authMetadata.externalMetadataUrl = v), {
@@ -181,6 +185,18 @@ export const FIELDS: readonly FieldSpec[] = [
   field("runs.authMetadata.flyteClient.redirectUri", "string", (c, v) => (c.runs.authMetadata.flyteClient.redirectUri = v)),
   field("runs.authMetadata.flyteClient.scopes", "stringList", (c, v) => (c.runs.authMetadata.flyteClient.scopes = v)),
   field("runs.authMetadata.flyteClient.audience", "string", (c, v) => (c.runs.authMetadata.flyteClient.audience = v)),
+
+  // Caller identity (runs/config/config.go at v2.0.43).
+  field("runs.trustForwardedIdentityHeaders", "bool", (c, v) => (c.runs.trustForwardedIdentityHeaders = v)),
+  field("runs.identityHeaders.claimsJwtHeader", "string", (c, v) => (c.runs.identityHeaders.claimsJwtHeader = v.trim()), {
+    check: headerName,
+  }),
+  field("runs.identityHeaders.subjectHeader", "string", (c, v) => (c.runs.identityHeaders.subjectHeader = v.trim()), {
+    check: headerName,
+  }),
+  field("runs.identityHeaders.emailHeader", "string", (c, v) => (c.runs.identityHeaders.emailHeader = v.trim()), {
+    check: headerName,
+  }),
 
   // database.* (flytestdlib/database/config.go)
   field("database.enableForeignKeyConstraintWhenMigrating", "bool", undefined),

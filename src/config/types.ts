@@ -80,6 +80,20 @@ export interface AuthMetadataConfig {
   flyteClient: FlyteClientConfig;
 }
 
+/**
+ * Names of the proxy-forwarded headers the caller's identity is read from
+ * (`runs.identityHeaders.*`). An empty name turns that header off.
+ * `Authorization: Bearer` is always read, whatever these say.
+ */
+export interface IdentityHeadersConfig {
+  /** A JWT whose payload holds the OIDC claims. Default "X-Amzn-Oidc-Data" (AWS ALB). */
+  claimsJwtHeader: string;
+  /** The subject as a plain value. Default "X-Amzn-Oidc-Identity" (AWS ALB). */
+  subjectHeader: string;
+  /** The email as a plain value, read with subjectHeader. Default "" (oauth2-proxy: "X-Auth-Request-Email"). */
+  emailHeader: string;
+}
+
 export interface RunsConfig {
   server: ServerConfig;
   /** Accepted for compatibility; nothing reads it. */
@@ -91,6 +105,13 @@ export interface RunsConfig {
   triggerScheduler: TriggerSchedulerConfig;
   abortReconciler: AbortReconcilerConfig;
   authMetadata: AuthMetadataConfig;
+  /**
+   * Whether the caller's identity (a run's executed_by, UserInfo) is taken
+   * from the forwarded headers. Their JWTs are decoded, never signature-checked:
+   * only safe behind a proxy that authenticates and strips client copies. Default true.
+   */
+  trustForwardedIdentityHeaders: boolean;
+  identityHeaders: IdentityHeadersConfig;
 }
 
 export interface PostgresConfig {
@@ -227,6 +248,12 @@ export function defaultConfig(): Config {
         retryDelay: 1_000,
         authorizationMetadataKey: "authorization",
         flyteClient: { clientId: "", redirectUri: "", scopes: [], audience: "" },
+      },
+      trustForwardedIdentityHeaders: true,
+      identityHeaders: {
+        claimsJwtHeader: "X-Amzn-Oidc-Data",
+        subjectHeader: "X-Amzn-Oidc-Identity",
+        emailHeader: "",
       },
     },
     database: {

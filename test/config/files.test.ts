@@ -131,6 +131,8 @@ describe("defaults", () => {
         authorizationMetadataKey: "authorization",
         flyteClient: { clientId: "", redirectUri: "", scopes: [], audience: "" },
       },
+      trustForwardedIdentityHeaders: true,
+      identityHeaders: { claimsJwtHeader: "X-Amzn-Oidc-Data", subjectHeader: "X-Amzn-Oidc-Identity", emailHeader: "" },
     });
     expect(d.database).toMatchObject({
       maxIdleConnections: 10,

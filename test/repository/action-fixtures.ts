@@ -44,6 +44,8 @@ export function actionRow(overrides: Partial<ActionRow> = {}): ActionRow {
     trigger_name: null,
     trigger_task_name: null,
     trigger_revision: null,
+    created_by: null,
+    created_by_subject: null,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 /** Shared set-up of the RunService / InternalRunService handler tests: a migrated database, fakes for the rest. */
 import { create, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
 import { LiteralSchema, type Literal } from "#gen/flyteidl2/core/literals_pb.js";
 import { ProjectSchema } from "#gen/flyteidl2/project/project_service_pb.js";
 import { TaskService } from "#gen/flyteidl2/task/task_service_pb.js";
@@ -75,7 +75,8 @@ export function initHandlers<S extends DescService & { method: Methods }>(servic
   for (const method of service.methods) {
     const fn = (impl as Record<string, unknown>)[method.localName];
     if (method.methodKind !== "unary" || typeof fn !== "function") continue;
-    out[method.localName] = (req: object) => Promise.resolve(fn(create(method.input, req as never), {}));
+    // A context with empty ContextValues: no caller identity, as for a request without identity headers.
+    out[method.localName] = (req: object) => Promise.resolve(fn(create(method.input, req as never), { values: createContextValues() }));
   }
   return out as InitHandlers<S>;
 }

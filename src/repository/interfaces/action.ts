@@ -144,6 +144,7 @@ export type ActionStateRow = Pick<
   | "trigger_name"
   | "trigger_task_name"
   | "trigger_revision"
+  | "created_by"
 >;
 
 /** Position in listActionStates: the last action already read, in (created_at, name) order. */

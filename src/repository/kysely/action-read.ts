@@ -45,6 +45,8 @@ const COLUMN_SET: Record<keyof ActionsTable, true> = {
   trigger_name: true,
   trigger_task_name: true,
   trigger_revision: true,
+  created_by: true,
+  created_by_subject: true,
 };
 export const ACTION_ROW_COLUMNS = Object.keys(COLUMN_SET) as (keyof ActionsTable)[];
 

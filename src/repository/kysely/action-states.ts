@@ -1,5 +1,6 @@
 /**
- * WatchActions' reads: slim rows (no blobs) of one run, by keyset in
+ * WatchActions' reads: slim rows (no spec or detail blobs; only the small
+ * serialized creator identity) of one run, by keyset in
  * (created_at, name) order for snapshots and re-lists, or by name for the
  * actions a stream was told changed — one query for a whole batch instead of
  * one per action.
@@ -34,6 +35,7 @@ const STATE_COLUMN_SET: Record<keyof ActionStateRow, true> = {
   trigger_name: true,
   trigger_task_name: true,
   trigger_revision: true,
+  created_by: true,
 };
 export const ACTION_STATE_COLUMNS = Object.keys(STATE_COLUMN_SET) as (keyof ActionStateRow)[];
 

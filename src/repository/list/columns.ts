@@ -56,6 +56,7 @@ export const ACTION_COLUMNS: ColumnSet = columnSet({
   phase: INT,
   action_type: INT,
   run_source: TEXT,
+  created_by_subject: TEXT_NULL,
   trigger_task_name: TEXT_NULL,
   trigger_name: TEXT_NULL,
   trigger_revision: INT_NULL,

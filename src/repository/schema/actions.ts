@@ -46,6 +46,10 @@ export interface ActionsTable {
   trigger_name: string | null;
   trigger_task_name: string | null;
   trigger_revision: number | null;
+  /** Binary flyteidl2.common.EnrichedIdentity of whoever created the run (metadata.executed_by); root actions only. */
+  created_by: Bytes | null;
+  /** The subject inside created_by, kept as a filterable column. */
+  created_by_subject: string | null;
 }
 
 export type ActionRow = Selectable<ActionsTable>;

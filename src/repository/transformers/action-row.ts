@@ -48,6 +48,8 @@ export function newActionRow(base: ActionRowBase, overrides: Partial<ActionRow> 
     trigger_name: null,
     trigger_task_name: null,
     trigger_revision: null,
+    created_by: null,
+    created_by_subject: null,
     ...base,
     ...overrides,
   };

@@ -3,6 +3,7 @@
  * and ListActions. Identifiers always carry org "" (org is never stored).
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
+import { EnrichedIdentitySchema, type EnrichedIdentity } from "#gen/flyteidl2/common/identity_pb.js";
 import { TimestampSchema, type Timestamp as PbTimestamp } from "@bufbuild/protobuf/wkt";
 import { ActionIdentifierSchema, TriggerIdentifierSchema, TriggerNameSchema, type ActionIdentifier } from "#gen/flyteidl2/common/identifier_pb.js";
 import { TaskIdentifierSchema } from "#gen/flyteidl2/task/task_definition_pb.js";
@@ -39,6 +40,16 @@ export function actionIdFromRow(row: Pick<ActionRow, "project" | "domain" | "run
   });
 }
 
+/** The stored creator (created_by); undefined when absent or unreadable, as the reference. */
+export function executedByFromRow(row: Pick<ActionRow, "created_by">): EnrichedIdentity | undefined {
+  if (row.created_by === null || row.created_by.length === 0) return undefined;
+  try {
+    return fromBinary(EnrichedIdentitySchema, row.created_by);
+  } catch {
+    return undefined;
+  }
+}
+
 /** RunSource enum name → number; unknown or empty names give UNSPECIFIED (0). */
 function runSourceFromName(name: string): number {
   if (name === "") return 0;
@@ -59,6 +70,7 @@ export function actionMetadataFromRow(row: ActionRow): ActionMetadata {
     environmentName: row.environment_name ?? "",
     source: runSourceFromName(row.run_source),
   });
+  metadata.executedBy = executedByFromRow(row);
   if (row.trigger_name !== null) {
     metadata.triggerName = row.trigger_name;
     metadata.triggerId = create(TriggerIdentifierSchema, {

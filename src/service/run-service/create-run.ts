@@ -5,6 +5,7 @@
  */
 import { clone, create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { EnrichedIdentitySchema } from "#gen/flyteidl2/common/identity_pb.js";
 import { InputsSchema, type Inputs } from "#gen/flyteidl2/task/common_pb.js";
 import { RawDataStorageSchema, RunSpecSchema, type RunSpec } from "#gen/flyteidl2/task/run_pb.js";
 import { TaskIdentifierSchema, type TaskIdentifier, type TaskSpec } from "#gen/flyteidl2/task/task_definition_pb.js";
@@ -30,6 +31,8 @@ import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./ind
 import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
 import { generateRunName, runNameProblem } from "./run-names.js";
 import { triggerRunDefaults, type TriggerRunDefaults } from "./trigger-run.js";
+import { callerIdentity } from "../identity/caller-identity.js";
+import { identitySubject } from "../identity/forwarded-identity.js";
 import { newActionRow } from "../../repository/transformers/action-row.js";
 
 /** Every run's root action is called this. */
@@ -170,7 +173,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
   }
 
   return {
-    async createRun(req) {
+    async createRun(req, ctx) {
       const id = resolveIdentity(req);
       await requireProject(projects, id.project);
       const source = await resolveTask(req);
@@ -218,6 +221,9 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
         runOutputBase: outputBase,
         spec: { case: "task", value: { id: source.id, spec: source.spec } },
       });
+      // Who asks (proxy-forwarded identity; none when untrusted or absent), stored whole and by subject.
+      const executedBy = await callerIdentity(ctx);
+      const executedBySubject = identitySubject(executedBy);
       const now = clock.now();
       const taskId = source.id;
       const row: NewActionRow = newActionRow(
@@ -239,6 +245,8 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
           trigger_name: nullIfEmpty(source.trigger?.name),
           trigger_task_name: nullIfEmpty(source.trigger?.taskName),
           trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
+          created_by: executedBy ? toBinary(EnrichedIdentitySchema, executedBy) : null,
+          created_by_subject: nullIfEmpty(executedBySubject),
         },
       );
       const markTriggered = source.trigger

@@ -14,7 +14,7 @@ import {
   type EnrichedAction,
 } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { RunKey } from "../../repository/interfaces/action.js";
-import { conditionMetadataFromRow, pbTimestamp } from "../../repository/transformers/action.js";
+import { conditionMetadataFromRow, executedByFromRow, pbTimestamp } from "../../repository/transformers/action.js";
 import { extractFunctionName } from "../../repository/transformers/task.js";
 import type { NodeUpdate } from "../run-state/index.js";
 
@@ -50,6 +50,7 @@ export function nodeUpdateToEnrichedAction(run: RunKey, update: NodeUpdate): Enr
     group: row.action_group ?? "",
     funtionName: row.function_name,
     source: runSourceNumber(row.run_source),
+    executedBy: executedByFromRow(row),
   });
   if (row.action_type === ActionType.TRACE) {
     metadata.spec = { case: "trace", value: create(TraceActionMetadataSchema, { name: row.task_name ?? "" }) };

@@ -221,7 +221,8 @@ describe("allow-lists", () => {
     expect(invalid(() => makeFilter(ACTION_COLUMNS, "trigger_type", "eq", ["x"]))).toContain(
       "invalid filter field: trigger_type",
     );
-    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(18);
+    expect(Object.keys(ACTION_COLUMNS)).toHaveLength(19);
+    expect(ACTION_COLUMNS.created_by_subject).toEqual({ type: "text", nullable: true });
   });
 
   it("allow action_type on actions (an integer: the ActionType number, as the reference)", () => {
