@@ -26,6 +26,7 @@ import { triggerKeyOf } from "../../repository/transformers/trigger.js";
 import { requireProject, requireTaskId, requireTriggerName } from "../request-checks.js";
 import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./cache-key.js";
 import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./index.js";
+import { requirePathSegments } from "../storage-path-checks.js";
 import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
 import { generateRunName } from "./run-names.js";
 import { newActionRow } from "../../repository/transformers/action-row.js";
@@ -67,11 +68,13 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       case "runId": {
         const { org, project, domain, name } = id.value;
         if (project === "" || domain === "" || name === "") throw invalid("run_id.project, run_id.domain and run_id.name are required");
+        requirePathSegments({ "run_id.project": project, "run_id.domain": domain, "run_id.name": name });
         return { org, project, domain, run: name };
       }
       case "projectId": {
         const { organization, name, domain } = id.value;
         if (name === "" || domain === "") throw invalid("project_id.name and project_id.domain are required");
+        requirePathSegments({ "project_id.name": name, "project_id.domain": domain });
         return { org: organization, project: name, domain, run: generateRunName(deps.randomIndex) };
       }
       default:
