@@ -24,6 +24,7 @@ import {
   rewriteParseErrorResponse,
   wireProtocolOf,
 } from "./parse-error-code.js";
+import { answerUnknownProcedure } from "./unknown-procedure.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request
@@ -77,6 +78,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
   for (const h of router.handlers) {
     handlers.set(h.requestPath, h);
   }
+  const services = new Set(router.handlers.map((h) => h.service.typeName));
 
   const corsAllowAll = opts.corsAllowedOrigins.includes("*");
   const corsOrigins = new Set(opts.corsAllowedOrigins);
@@ -124,8 +126,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
 
     const handler = handlers.get(path);
     if (!handler) {
-      res.writeHead(404);
-      res.end();
+      answerUnknownProcedure(req, res, path, { services });
       return;
     }
     serveRpc(handler, req, res);
