@@ -1,7 +1,9 @@
 /**
  * The bidi variants: one reply per request, in order, echoing the nonce
  * where the messages have one. A bad or failing item is answered with its
- * Status and the stream goes on; only transport errors end it.
+ * Status and the stream goes on; only transport errors end it. On shutdown
+ * each stream finishes the item in hand, answers it, and ends with status OK
+ * (see ./until-aborted.ts), so executors reconnect instead of seeing an error.
  */
 import { create } from "@bufbuild/protobuf";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
@@ -21,6 +23,7 @@ import { checkMessage } from "../../server/interceptors/validation.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
 import { recordActionCore } from "./record-action.js";
 import { recordEventsCore } from "./record-events.js";
+import { untilAborted } from "./until-aborted.js";
 import { updateStatusCore } from "./update-status.js";
 
 function required<T>(value: T | undefined, path: string): T {
@@ -37,8 +40,8 @@ export function streamHandlers(
   const recordEvents = recordEventsCore(deps);
 
   return {
-    async *recordActionStream(requests) {
-      for await (const item of requests) {
+    async *recordActionStream(requests, ctx) {
+      for await (const item of untilAborted(requests, ctx.signal)) {
         const status = await outcome(
           async () => {
             checkMessage(validator, RecordActionStreamRequestSchema, item);
@@ -53,8 +56,8 @@ export function streamHandlers(
       }
     },
 
-    async *updateActionStatusStream(requests) {
-      for await (const item of requests) {
+    async *updateActionStatusStream(requests, ctx) {
+      for await (const item of untilAborted(requests, ctx.signal)) {
         const status = await outcome(
           async () => {
             checkMessage(validator, UpdateActionStatusStreamRequestSchema, item);
@@ -70,8 +73,8 @@ export function streamHandlers(
       }
     },
 
-    async *recordActionEventStream(requests) {
-      for await (const item of requests) {
+    async *recordActionEventStream(requests, ctx) {
+      for await (const item of untilAborted(requests, ctx.signal)) {
         const event = item.request?.event;
         const status = await outcome(
           async () => {
