@@ -3,7 +3,9 @@
 // process exits 0 long before the 30 s grace period, and resending what was not acknowledged to the
 // restarted service stores nothing twice. On SQLite and on PostgreSQL.
 import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -216,6 +218,12 @@ describe.each(await testDialects())("SIGTERM with executor streams open, on %s",
       expect(n).toBe(chunk.length);
     }
 
+    // A connection with no stream open must see the GOAWAY that tells clients to go elsewhere.
+    const idle = http2.connect(first.baseUrl);
+    idle.on("error", () => undefined);
+    const goaway = new Promise<number>((resolve) => idle.once("goaway", (code: number) => resolve(code)));
+    await once(idle, "remoteSettings"); // the server's session exists
+
     // Three executor streams, each sending an item every 2 ms for as long as the stream is open.
     const streams = Object.fromEntries(KINDS.map((k) => [k, drive(internal, k, range(1, STATUS_TARGETS), 2)])) as Record<Kind, Driven>;
     await until(() => KINDS.every((k) => streams[k].acked.size >= 20), "20 acknowledgements on every stream");
@@ -225,11 +233,15 @@ describe.each(await testDialects())("SIGTERM with executor streams open, on %s",
     const code = await first.exited;
     const exitMs = Date.now() - sigterm;
     const ends = Object.fromEntries(await Promise.all(KINDS.map(async (k) => [k, await streams[k].end] as const)));
+    // SHOW_SHUTDOWN_LOG=1 prints what the service logged while stopping.
+    if (process.env.SHOW_SHUTDOWN_LOG) console.info(first.log().slice(logBefore));
     console.info(`[${kind}] exit ${exitMs} ms after SIGTERM; sent/acknowledged: ${KINDS.map((k) => `${k} ${streams[k].sent.size}/${streams[k].acked.size}`).join(", ")}`);
 
     expect(code).toBe(0);
     expect(exitMs).toBeLessThan(10_000); // the grace period is 30 s; the real figure is printed above
     expect(ends).toEqual({ record: "ok", status: "ok", events: "ok" });
+    expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    idle.destroy();
     for (const k of KINDS) {
       // Items were still being sent when the stream ended: some were never acknowledged.
       expect(streams[k].sent.size).toBeGreaterThan(streams[k].acked.size);
