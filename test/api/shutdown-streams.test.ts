@@ -14,12 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import {
   InternalRunService,
+  RecordActionEventStreamRequestSchema,
+  RecordActionStreamRequestSchema,
+  UpdateActionStatusStreamRequestSchema,
   type RecordActionEventStreamRequest,
   type RecordActionStreamRequest,
   type UpdateActionStatusStreamRequest,
 } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createInProcessBus } from "../../src/events/bus.js";
 import { openDatabase } from "../../src/repository/dialect/index.js";
 import { createRepository } from "../../src/repository/index.js";
@@ -111,14 +114,14 @@ const KINDS: Kind[] = ["record", "status", "events"];
 
 /** Item `i` of each stream kind, and how its acknowledgement names it. */
 const items = {
-  record: (i: number): MessageInitShape<typeof import("#gen/flyteidl2/workflow/internal_run_service_pb.js").RecordActionStreamRequestSchema> => ({
+  record: (i: number): MessageInitShape<typeof RecordActionStreamRequestSchema> => ({
     request: { actionId: actionId(`rec-${i}`), parent: "a0", spec: { case: "task", value: { id: taskSpec.taskTemplate.id, spec: taskSpec } } },
   }),
-  status: (i: number): MessageInitShape<typeof import("#gen/flyteidl2/workflow/internal_run_service_pb.js").UpdateActionStatusStreamRequestSchema> => ({
+  status: (i: number): MessageInitShape<typeof UpdateActionStatusStreamRequestSchema> => ({
     nonce: BigInt(i),
     request: { actionId: actionId(`st-${i}`), status: { phase: ActionPhase.RUNNING, attempts: 1 } },
   }),
-  events: (i: number): MessageInitShape<typeof import("#gen/flyteidl2/workflow/internal_run_service_pb.js").RecordActionEventStreamRequestSchema> => ({
+  events: (i: number): MessageInitShape<typeof RecordActionEventStreamRequestSchema> => ({
     nonce: BigInt(i),
     request: { event: { id: actionId("a0"), attempt: i, phase: ActionPhase.RUNNING, updatedTime: { seconds: 1_780_000_000n + BigInt(i) } } },
   }),
@@ -132,7 +135,10 @@ interface Driven {
   stop(): void;
 }
 
-/** Feeds stream `kind` with items from `from` on, every `everyMs`, recording acknowledgements. */
+/**
+ * Feeds stream `kind` with items `numbers`, one every `everyMs` while the stream is open, recording
+ * acknowledgements. With `everyMs` 0 all are sent at once and the request side is closed after them.
+ */
 function drive(internal: Client<typeof InternalRunService>, kind: Kind, numbers: Iterable<number>, everyMs: number): Driven {
   const sent = new Set<number>();
   const acked = new Set<number>();
@@ -207,16 +213,15 @@ describe.each(await testDialects())("SIGTERM with executor streams open, on %s",
     const transport = createGrpcTransport({ baseUrl: first.baseUrl });
     const internal = createClient(InternalRunService, transport);
     await createClient(RunService, transport).createRun({ id: { case: "runId", value: runId }, task: { case: "taskSpec", value: taskSpec } });
-    // The status stream's targets, recorded over the (unary-per-item) stream itself.
-    for (const chunk of [range(1, STATUS_TARGETS)]) {
-      const q = pushable<RecordActionStreamRequest>();
-      const replies = internal.recordActionStream(q as never);
-      for (const i of chunk) q.push({ request: { actionId: actionId(`st-${i}`), parent: "a0", spec: { case: "task", value: { id: taskSpec.taskTemplate.id, spec: taskSpec } } } } as never);
-      q.close();
-      let n = 0;
-      for await (const r of replies) if (r.response?.status?.code === 0) n++;
-      expect(n).toBe(chunk.length);
-    }
+    // The status stream's targets.
+    const targets = (async function* () {
+      for (const i of range(1, STATUS_TARGETS)) {
+        yield create(RecordActionStreamRequestSchema, { request: { actionId: actionId(`st-${i}`), parent: "a0", spec: { case: "task", value: { id: taskSpec.taskTemplate.id, spec: taskSpec } } } });
+      }
+    })();
+    let recorded = 0;
+    for await (const r of internal.recordActionStream(targets)) if (r.response?.status?.code === 0) recorded++;
+    expect(recorded).toBe(STATUS_TARGETS);
 
     // A connection with no stream open must see the GOAWAY that tells clients to go elsewhere.
     const idle = http2.connect(first.baseUrl);
