@@ -1,6 +1,7 @@
 // Unknown services and methods get the answer each protocol's clients expect: gRPC and gRPC-Web a
 // trailers-only HTTP 200 with grpc-status 12 (UNIMPLEMENTED), Connect an HTTP 404 with an
 // `unimplemented` error body. Over a real listener, with connect-node's clients and raw requests.
+import { execFile, spawnSync } from "node:child_process";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,31 @@ const newerProjectMethod = { ...getProject, name: "GetProjectV9", localName: "ge
 const NewerProjectService = { ...ProjectService, methods: [newerProjectMethod], method: { getProjectV9: newerProjectMethod } } as unknown as {
   method: { getProjectV9: typeof getProject };
 } & typeof ProjectService;
+
+/**
+ * A Python with grpcio (gRPC C-core, what the Flyte SDK uses), when one is installed (e.g. Debian's
+ * python3-grpcio, which lands in /usr/bin/python3 even when another python3 comes first on PATH).
+ */
+const python = [process.env.RUNS_TEST_PYTHON, "python3", "/usr/bin/python3"].find(
+  (p) => p !== undefined && spawnSync(p, ["-c", "import grpc"], { stdio: "ignore" }).status === 0,
+);
+
+/** Calls `path` with grpcio and prints "<status code name> <details>". */
+function grpcioCall(target: string, path: string): Promise<string> {
+  const script = [
+    "import sys, grpc",
+    "ch = grpc.insecure_channel(sys.argv[1])",
+    "call = ch.unary_unary(sys.argv[2], request_serializer=lambda b: b, response_deserializer=lambda b: b)",
+    "try:",
+    "    call(b'', timeout=10)",
+    "    print('OK')",
+    "except grpc.RpcError as e:",
+    "    print(e.code().name, e.details())",
+  ].join("\n");
+  return new Promise((resolve, reject) =>
+    execFile(python!, ["-c", script, target, path], (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(stdout.trim()))),
+  );
+}
 
 async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
   try {
@@ -55,6 +81,12 @@ describe("unknown services and methods", () => {
       expect((await errorOf(createClient(ProjectService, transport).getProject({ id: "" }))).code).not.toBe(Code.Unimplemented);
     },
   );
+
+  it.skipIf(python === undefined)("answers grpcio (gRPC C-core) UNIMPLEMENTED, not a transport error", async () => {
+    const target = `127.0.0.1:${ts.port}`;
+    expect(await grpcioCall(target, "/flyteidl2.workflow.QueueService/EnqueueAction")).toBe("UNIMPLEMENTED unknown service flyteidl2.workflow.QueueService");
+    expect(await grpcioCall(target, "/flyteidl2.project.ProjectService/Nope")).toBe("UNIMPLEMENTED unknown method Nope for service flyteidl2.project.ProjectService");
+  });
 
   it("sends gRPC a trailers-only HTTP/2 response: :status 200, grpc-status 12, no body, no separate trailers", async () => {
     const res = await h2Request(ts.baseUrl, "/flyteidl2.workflow.QueueService/EnqueueAction", {
