@@ -9,7 +9,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
 // C0 controls (NUL included), DEL and the C1 controls.
-// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Why `value` cannot be one storage path segment, or undefined when it can. */
