@@ -32,6 +32,12 @@ const MAX_DRAIN_BYTES = 256 * 1024;
 const H2_MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 /** How long such an HTTP/2 stream may stay half-open before that reset. */
 const H2_UNREAD_LINGER_MS = 1_000;
+/**
+ * The same while shutting down: a bidi stream ended by shutdown (an executor's
+ * stream, whose client keeps sending) is reset this soon after its trailers,
+ * so that such streams do not hold the exit for a whole linger period.
+ */
+const H2_UNREAD_LINGER_CLOSING_MS = 100;
 
 export interface StartHttpServerOptions {
   host: string;
@@ -73,6 +79,10 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
 
   const conns = new Map<net.Socket, ConnState>();
   const sessions = new Set<http2.ServerHttp2Session>();
+  /** Open streams per session (path#id), reported when the grace period runs out. */
+  const openStreams = new WeakMap<http2.ServerHttp2Session, Set<string>>();
+  /** HTTP/2 streams answered while their client still sends: shortens their linger at close. */
+  const lingering = new Set<() => void>();
   let closing = false;
   let allClosed: (() => void) | undefined;
 
@@ -161,9 +171,24 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
         if (!stream.destroyed && !stream.closed) {
           stream.close(http2.constants.NGHTTP2_NO_ERROR);
         }
+        // The stream only closes once its readable side is released. A reader
+        // that stopped midway (a bidi handler ended by shutdown) keeps the
+        // unread data buffered, and "data" listeners do not flow while it is
+        // attached; that rest is discarded anyway, so release it.
+        setImmediate(() => {
+          if (!stream.destroyed) stream.destroy();
+        });
       };
-      const timer = setTimeout(reset, H2_UNREAD_LINGER_MS).unref();
-      stream.once("close", () => clearTimeout(timer));
+      let timer = setTimeout(reset, closing ? H2_UNREAD_LINGER_CLOSING_MS : H2_UNREAD_LINGER_MS).unref();
+      const hurry = () => {
+        clearTimeout(timer);
+        timer = setTimeout(reset, H2_UNREAD_LINGER_CLOSING_MS).unref();
+      };
+      lingering.add(hurry);
+      stream.once("close", () => {
+        clearTimeout(timer);
+        lingering.delete(hurry);
+      });
       let drained = 0;
       req.on("data", (chunk: Buffer) => {
         drained += chunk.length;
@@ -181,6 +206,13 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
   });
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
+    const streams = new Set<string>();
+    openStreams.set(session, streams);
+    session.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+      const label = `${headers[":path"]}#${stream.id}`;
+      streams.add(label);
+      stream.once("close", () => streams.delete(label));
+    });
     session.once("close", () => sessions.delete(session));
     if (closing) {
       session.close();
@@ -350,11 +382,13 @@ export async function startHttpServer(opts: StartHttpServerOptions): Promise<Run
       // Sends GOAWAY; existing streams may finish, new ones are refused.
       session.close();
     }
+    for (const hurry of lingering) hurry();
 
     forceTimer = setTimeout(() => {
       if (conns.size > 0) {
         const protocols = [...conns.values()].map((c) => c.protocol);
-        log.warn({ connections: conns.size, protocols }, "grace period over, destroying remaining connections");
+        const h2Sessions = [...sessions].map((s) => ({ closed: s.closed, destroyed: s.destroyed, openStreams: openStreams.get(s)?.size ?? 0, paths: [...(openStreams.get(s) ?? [])] }));
+        log.warn({ connections: conns.size, protocols, h2Sessions }, "grace period over, destroying remaining connections");
       }
       destroyEverything();
     }, graceMs);

@@ -27,6 +27,7 @@ import {
 } from "./parse-error-code.js";
 import { assignRequestId } from "../telemetry/request-context.js";
 import { isClientGone } from "../rpc/client-gone.js";
+import { answerUnknownProcedure } from "./unknown-procedure.js";
 
 /**
  * connect-node's `NodeHandlerFn` (not exported by its package index): a request
@@ -87,6 +88,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
   for (const h of router.handlers) {
     handlers.set(h.requestPath, h);
   }
+  const services = new Set(router.handlers.map((h) => h.service.typeName));
 
   const corsAllowAll = opts.corsAllowedOrigins.includes("*");
   const corsOrigins = new Set(opts.corsAllowedOrigins);
@@ -145,8 +147,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
 
     const handler = handlers.get(path);
     if (!handler) {
-      res.writeHead(404);
-      res.end();
+      answerUnknownProcedure(req, res, path, { services });
       return;
     }
     serveRpc(handler, req, res);

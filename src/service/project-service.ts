@@ -14,6 +14,7 @@ import type { ProjectRepo } from "../repository/interfaces/project.js";
 import { projectListRequest } from "../repository/list/project-list.js";
 import { projectToRow, rowToProject } from "../repository/transformers/project.js";
 import type { Clock } from "../util/clock.js";
+import { requirePathSegments } from "./storage-path-checks.js";
 
 export interface ProjectServiceDeps {
   projects: ProjectRepo;
@@ -43,6 +44,8 @@ export function createProjectService(deps: ProjectServiceDeps): ServiceImpl<type
   return {
     async createProject(req) {
       const project = checkProject(req.project);
+      // Runs of the project are stored under <storagePrefix>/<project id>/.
+      requirePathSegments({ "project.id": project.id });
       await projects.create(projectToRow(project, clock.now()));
       return create(CreateProjectResponseSchema, {});
     },

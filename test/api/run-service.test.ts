@@ -140,8 +140,39 @@ describe.each(await testDialects())("RunService and InternalRunService over a re
     const aborted = (await runs.getRunDetails({ runId: runId(generatedName) })).details!;
     expect(aborted.action?.status?.phase).toBe(ActionPhase.ABORTED);
     expect(aborted.action?.result.case === "abortInfo" && aborted.action.result.value.reason).toBe("testing abort");
-    // Aborting a finished run again is refused.
-    expect((await errorOf(runs.abortRun({ runId: runId(generatedName) }))).code).toBe(Code.FailedPrecondition);
+  });
+
+  it("answers OK to aborting a finished run or action and changes nothing (no Abort to the executor)", async () => {
+    await runs.createRun({ id: { case: "runId", value: runId("rdone") }, task: { case: "taskSpec", value: spec() } });
+    const child = actionId("rdone", "child1");
+    await internal.recordAction({ actionId: child, parent: "a0", spec: { case: "task", value: { id: { org: ORG, project: PROJECT, domain: DOMAIN, name: "env.child", version: "v1" }, spec: spec("env.child") } } });
+    await internal.updateActionStatus({ actionId: child, status: { phase: ActionPhase.FAILED, attempts: 1 } });
+    await internal.recordActionEvents({
+      events: [{ id: actionId("rdone", "a0"), attempt: 1, phase: ActionPhase.SUCCEEDED, updatedTime: seconds(1_780_000_040), outputs: { outputUri: "s3://runs-bucket/out/rdone/outputs.pb" } }],
+    });
+    await internal.updateActionStatus({ actionId: actionId("rdone", "a0"), status: { phase: ActionPhase.SUCCEEDED, attempts: 1 } });
+    const runBefore = (await runs.getRunDetails({ runId: runId("rdone") })).details!;
+    const childBefore = (await runs.getActionDetails({ actionId: child })).details!;
+    const rowsBefore = [await t.app.repository.actions.getRun({ project: PROJECT, domain: DOMAIN, run: "rdone" }), await t.app.repository.actions.getAction({ project: PROJECT, domain: DOMAIN, run: "rdone", action: "child1" })];
+    expect(runBefore.action?.status?.phase).toBe(ActionPhase.SUCCEEDED);
+    expect(runBefore.action?.status?.endTime).toBeDefined();
+    const abortsBefore = actions.aborted.length;
+
+    await runs.abortRun({ runId: runId("rdone"), reason: "too late" });
+    await runs.abortAction({ actionId: child, reason: "too late" });
+    await runs.abortAction({ actionId: actionId("rdone", "a0") });
+    // Over gRPC too (the UI uses Connect, scripts often gRPC).
+    await createClient(RunService, t.transports.grpc).abortRun({ runId: runId("rdone") });
+
+    expect((await runs.getRunDetails({ runId: runId("rdone") })).details).toEqual(runBefore);
+    expect((await runs.getActionDetails({ actionId: child })).details).toEqual(childBefore);
+    expect([await t.app.repository.actions.getRun({ project: PROJECT, domain: DOMAIN, run: "rdone" }), await t.app.repository.actions.getAction({ project: PROJECT, domain: DOMAIN, run: "rdone", action: "child1" })]).toEqual(rowsBefore);
+    expect((await t.app.repository.actions.listPendingAborts()).filter((r) => r.run_name === "rdone")).toEqual([]);
+    // Give a wrongly queued abort time to reach the fake executor (the reconciler's first delay is 5 ms).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(actions.aborted.slice(abortsBefore)).toEqual([]);
+    // An unknown run is still NotFound.
+    expect((await errorOf(runs.abortRun({ runId: runId("rnope") }))).code).toBe(Code.NotFound);
   });
 
   it("plays the executor: record children, move phases, record two attempts, see them in the details", async () => {

@@ -3,7 +3,7 @@ import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { CatalogCacheStatus } from "#gen/flyteidl2/core/catalog_pb.js";
 import { ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
-import { FailedPreconditionError, NotFoundError } from "../../src/repository/errors.js";
+import { NotFoundError } from "../../src/repository/errors.js";
 import type { ActionRepo } from "../../src/repository/interfaces/action.js";
 import { createActionRepo } from "../../src/repository/kysely/action.js";
 import { openMigratedDatabase, testDialects } from "../support/databases.js";
@@ -280,7 +280,8 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       await createChild("action1");
       bus.take();
       clock.advance(2000);
-      const row = await repo.abortRun(RUN, "User requested abort");
+      const { row, aborted } = await repo.abortRun(RUN, "User requested abort");
+      expect(aborted).toBe(true);
       const now = clock.now();
       expect(row).toMatchObject({
         name: "a0",
@@ -305,35 +306,33 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       await repo.updateActionPhase({ ...RUN, action: "a0" }, { phase: ActionPhase.FAILED, attempts: 1, cacheStatus: 0, endTime: end });
       await repo.updateActionPhase({ ...RUN, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 2, cacheStatus: 0 });
       clock.advance(5000);
-      const row = await repo.abortRun(RUN, "");
+      const { row } = await repo.abortRun(RUN, "");
       expect(row.abort_reason).toBe("");
       expect(row.ended_at).toBe(end);
       expect(row.duration_ms).toBe(100);
     });
 
-    it("refuses to abort a finished run or action and leaves it unchanged (decision D12)", async () => {
+    it("leaves a finished run or action unchanged and says so (aborted: false)", async () => {
       await repo.createAction(newActionRow(clock, { run_name: "run1", name: "a0" }));
       await createChild("action1");
       await repo.updateActionPhase({ ...RUN, action: "a0" }, { phase: ActionPhase.SUCCEEDED, attempts: 1, cacheStatus: 0, endTime: clock.now() });
       await repo.updateActionPhase(A1, { phase: ActionPhase.FAILED, attempts: 1, cacheStatus: 0, endTime: clock.now() });
       const before = await repo.getRun(RUN);
+      const childBefore = await repo.getAction(A1);
       bus.take();
+      clock.advance(5000);
 
-      const runError = await repo.abortRun(RUN, "late").catch((e) => e);
-      expect(runError).toBeInstanceOf(FailedPreconditionError);
-      expect(runError.message).toBe("run proj1/domain1/run1 is already SUCCEEDED");
-      const actionError = await repo.abortAction(A1, "late").catch((e) => e);
-      expect(actionError).toBeInstanceOf(FailedPreconditionError);
-      expect(actionError.message).toBe("action proj1/domain1/run1/action1 is already FAILED");
+      expect(await repo.abortRun(RUN, "late")).toEqual({ row: before, aborted: false });
+      expect(await repo.abortAction(A1, "late")).toEqual({ row: childBefore, aborted: false });
 
       expect(await repo.getRun(RUN)).toEqual(before);
-      expect((await repo.getAction(A1)).abort_requested_at).toBeNull();
+      expect(await repo.getAction(A1)).toEqual(childBefore);
       expect(await repo.listPendingAborts()).toEqual([]);
       expect(bus.take()).toEqual([]);
 
       await createChild("action2");
-      await repo.abortAction({ ...RUN, action: "action2" }, "first");
-      await expect(repo.abortAction({ ...RUN, action: "action2" }, "second")).rejects.toThrow("is already ABORTED");
+      expect((await repo.abortAction({ ...RUN, action: "action2" }, "first")).aborted).toBe(true);
+      expect((await repo.abortAction({ ...RUN, action: "action2" }, "second")).aborted).toBe(false);
       expect((await repo.getAction({ ...RUN, action: "action2" })).abort_reason).toBe("first");
     });
 
@@ -341,7 +340,7 @@ describe.each(await testDialects())("action repository on %s", (kind) => {
       await repo.createAction(newActionRow(clock, { run_name: "run1", name: "a0" }));
       await createChild("action1");
       bus.take();
-      const row = await repo.abortAction(A1, "stop it");
+      const { row } = await repo.abortAction(A1, "stop it");
       expect(row).toMatchObject({ name: "action1", phase: ActionPhase.ABORTED, abort_reason: "stop it", abort_attempt_count: 0 });
       expect((await repo.getRun(RUN)).phase).toBe(ActionPhase.QUEUED);
       expect(bus.take()).toEqual([actionEvent("proj1", "domain1", "run1", "action1")]);

@@ -17,6 +17,8 @@ import { manualClock } from "../support/manual-clock.js";
 import { DOMAIN, PROJECT, actionId, initHandlers, pythonSpec, runServiceFixture, type RunServiceFixture } from "./run-service-fixtures.js";
 
 const key = (run: string, action: string): ActionKey => ({ project: PROJECT, domain: DOMAIN, run, action });
+/** The handler context the streams read: only its signal (shutdown), never aborted here. */
+const streamContext = () => ({ signal: new AbortController().signal }) as never;
 
 async function* items<T>(...list: T[]): AsyncIterable<T> {
   for (const item of list) yield item;
@@ -171,7 +173,7 @@ describe.each(await testDialects())("InternalRunService handlers on %s", (kind) 
             create(RecordActionStreamRequestSchema, { request: { actionId: { run: { org: "o", project: PROJECT, domain: DOMAIN, name: "x".repeat(31) }, name: "s3" }, spec: { case: "task", value: { spec: pythonSpec() } } } }),
             create(RecordActionStreamRequestSchema, { request: { actionId: actionId("rexec", "s4"), parent: "a0", spec: { case: "task", value: { spec: pythonSpec() } } } }),
           ),
-          {} as never,
+          streamContext(),
         ),
       );
       expect(out.map((r) => [r.response?.actionId?.name, r.response?.status?.code])).toEqual([
@@ -193,7 +195,7 @@ describe.each(await testDialects())("InternalRunService handlers on %s", (kind) 
             create(UpdateActionStatusStreamRequestSchema, { nonce: 8n, request: { actionId: actionId("rexec", "s1"), status: { phase: ActionPhase.RUNNING, attempts: 0 } } }),
             create(UpdateActionStatusStreamRequestSchema, { nonce: 9n }),
           ),
-          {} as never,
+          streamContext(),
         ),
       );
       expect(out.map((r) => [r.nonce, r.response?.status?.code])).toEqual([
@@ -215,7 +217,7 @@ describe.each(await testDialects())("InternalRunService handlers on %s", (kind) 
             create(RecordActionEventStreamRequestSchema, { nonce: 2n, request: event(0) }),
             create(RecordActionEventStreamRequestSchema, { nonce: 3n }),
           ),
-          {} as never,
+          streamContext(),
         ),
       );
       expect(out.map((r) => [r.nonce, r.response?.actionId?.name, r.response?.status?.code])).toEqual([
@@ -259,7 +261,7 @@ describe("InternalRunService when the database fails", () => {
     const out = await collect(
       impl.recordActionStream!(
         items(create(RecordActionStreamRequestSchema, { request: { actionId: actionId("r", "a"), spec: { case: "task", value: { spec: pythonSpec() } } } })),
-        {} as never,
+        streamContext(),
       ),
     );
     expect(out[0].response?.status?.code).toBe(Code.Unavailable);

@@ -319,11 +319,15 @@ describe.each(await testDialects())("RunService handlers on %s", (kind) => {
       expect(f.pushed.map((p) => p.reason)).toEqual(["changed my mind", ""]);
     });
 
-    it("AbortRun: unknown run ⇒ NotFound, finished run ⇒ FailedPrecondition, nothing pushed", async () => {
+    it("AbortRun: unknown run ⇒ NotFound; finished run or action ⇒ OK, unchanged, nothing pushed", async () => {
       expect(await codeOf(f.runs.abortRun({ runId: runId("rnothere") }))).toBe(Code.NotFound);
       await f.runs.createRun({ id: { case: "runId", value: runId("rdone") }, task: taskSpecSource() });
-      await f.repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run: "rdone", action: "a0" }, { phase: ActionPhase.SUCCEEDED, attempts: 1, cacheStatus: 0, endTime: f.clock.now() });
-      expect(await codeOf(f.runs.abortRun({ runId: runId("rdone") }))).toBe(Code.FailedPrecondition);
+      const key = { project: PROJECT, domain: DOMAIN, run: "rdone" };
+      await f.repo.actions.updateActionPhase({ ...key, action: "a0" }, { phase: ActionPhase.SUCCEEDED, attempts: 1, cacheStatus: 0, endTime: f.clock.now() });
+      const before = await f.repo.actions.getRun(key);
+      await f.runs.abortRun({ runId: runId("rdone") });
+      await f.runs.abortAction({ actionId: actionId("rdone", "a0"), reason: "late" });
+      expect(await f.repo.actions.getRun(key)).toEqual(before);
       expect(f.pushed).toEqual([]);
     });
 

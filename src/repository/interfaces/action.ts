@@ -54,6 +54,14 @@ export interface CreateActionResult {
  * their events. Every write that watchers must see publishes on the EventBus
  * after it commits (see src/events/bus.ts and PORT_MAP 2.5).
  */
+/** What abortRun / abortAction did. */
+export interface AbortOutcome {
+  /** The row after the call (unchanged when `aborted` is false). */
+  row: ActionRow;
+  /** False when the row was already finished (SUCCEEDED, FAILED, ABORTED, TIMED_OUT): nothing was written. */
+  aborted: boolean;
+}
+
 export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
   /**
    * Inserts the action unless (project, domain, run_name, name) exists; the
@@ -86,10 +94,16 @@ export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
    * NotFoundError when absent.
    */
   updateActionDetailedInfo(key: ActionKey, detailedInfo: Uint8Array): Promise<void>;
-  /** Marks the run's root ABORTED with the reason and a pending abort request. NotFoundError when absent. */
-  abortRun(key: RunKey, reason: string): Promise<ActionRow>;
-  /** Marks one action ABORTED with the reason and a pending abort request. NotFoundError when absent. */
-  abortAction(key: ActionKey, reason: string): Promise<ActionRow>;
+  /**
+   * Marks the run's root ABORTED with the reason and a pending abort request.
+   * A finished root is left as it is (`aborted: false`). NotFoundError when absent.
+   */
+  abortRun(key: RunKey, reason: string): Promise<AbortOutcome>;
+  /**
+   * Marks one action ABORTED with the reason and a pending abort request.
+   * A finished action is left as it is (`aborted: false`). NotFoundError when absent.
+   */
+  abortAction(key: ActionKey, reason: string): Promise<AbortOutcome>;
 
   /** Inserts events; an event whose key exists is ignored (first write wins). */
   insertEvents(events: NewActionEventRow[]): Promise<void>;

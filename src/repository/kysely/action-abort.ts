@@ -4,10 +4,10 @@ import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { EventBus } from "../../events/bus.js";
 import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
-import { FailedPreconditionError, NotFoundError } from "../errors.js";
-import type { ActionRepo } from "../interfaces/action.js";
+import { NotFoundError } from "../errors.js";
+import type { AbortOutcome, ActionRepo } from "../interfaces/action.js";
 import type { ActionRow, Database } from "../schema/index.js";
-import { isTerminalPhase, phaseLabel } from "../transformers/phase.js";
+import { isTerminalPhase } from "../transformers/phase.js";
 import {
   ACTION_ROW_COLUMNS,
   actionKeyOf,
@@ -24,20 +24,15 @@ import { endFields } from "./action-write.js";
 /**
  * Marks a locked, still running action ABORTED with a pending abort request
  * for the reconciler. A finished action (SUCCEEDED, FAILED, ABORTED,
- * TIMED_OUT) is left unchanged: FailedPreconditionError.
+ * TIMED_OUT) is left unchanged: the abort is already satisfied, as the
+ * reference answers, without overwriting the terminal phase as it does.
  */
-async function markAborted(
-  trx: Transaction<Database>,
-  stored: ActionRow,
-  label: string,
-  reason: string,
-  clock: Clock,
-): Promise<ActionRow> {
+async function markAborted(trx: Transaction<Database>, stored: ActionRow, reason: string, clock: Clock): Promise<AbortOutcome> {
   if (isTerminalPhase(stored.phase)) {
-    throw new FailedPreconditionError(`${label} is already ${phaseLabel(stored.phase)}`);
+    return { row: stored, aborted: false };
   }
   const now = clock.now();
-  return trx
+  const row = await trx
     .updateTable("actions")
     .set({
       phase: ActionPhase.ABORTED,
@@ -53,6 +48,7 @@ async function markAborted(
     .where("name", "=", stored.name)
     .returning(ACTION_ROW_COLUMNS)
     .executeTakeFirstOrThrow();
+  return { row, aborted: true };
 }
 
 export function createActionAborts(
@@ -63,26 +59,30 @@ export function createActionAborts(
   const { db } = h;
   return {
     async abortRun(key, reason) {
-      const row = await db.transaction().execute(async (trx) => {
+      const outcome = await db.transaction().execute(async (trx) => {
         const stored = await lockForUpdate(h, whereRunRoot(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), key)).executeTakeFirst();
         if (!stored) throw new NotFoundError(`run not found: ${runLabel(key)}`);
-        return markAborted(trx, stored, `run ${runLabel(key)}`, reason, clock);
+        return markAborted(trx, stored, reason, clock);
       });
-      publishRun(bus, key);
-      publishAction(bus, actionKeyOf(row));
-      return row;
+      if (outcome.aborted) {
+        publishRun(bus, key);
+        publishAction(bus, actionKeyOf(outcome.row));
+      }
+      return outcome;
     },
 
     async abortAction(key, reason) {
-      const row = await db.transaction().execute(async (trx) => {
+      const outcome = await db.transaction().execute(async (trx) => {
         const stored = await lockForUpdate(h, whereAction(trx.selectFrom("actions").select(ACTION_ROW_COLUMNS), key)).executeTakeFirst();
         if (!stored) throw new NotFoundError(`action not found: ${actionLabel(key)}`);
-        return markAborted(trx, stored, `action ${actionLabel(key)}`, reason, clock);
+        return markAborted(trx, stored, reason, clock);
       });
-      publishAction(bus, key);
-      // A root aborted this way changes its run too.
-      if (row.parent_action_name === null) publishRun(bus, key);
-      return row;
+      if (outcome.aborted) {
+        publishAction(bus, key);
+        // A root aborted this way changes its run too.
+        if (outcome.row.parent_action_name === null) publishRun(bus, key);
+      }
+      return outcome;
     },
 
     async listPendingAborts() {

@@ -10,6 +10,7 @@ import { fromSecondsNanos } from "../../repository/timestamps.js";
 import { RUN_INFO_CONDITION, setRawMessageField } from "../../repository/transformers/run-info-fields.js";
 import { TaskSpecStorer, traceSpecToStored } from "../../repository/transformers/task-spec.js";
 import { actionKeyOf, describeKey } from "../run-service/index.js";
+import { requirePathSegments } from "../storage-path-checks.js";
 import { outcome, type InternalRunServiceDeps, type InternalRunServiceHandlers } from "./index.js";
 import { newActionRow } from "../../repository/transformers/action-row.js";
 
@@ -60,6 +61,13 @@ export function recordedRowBuilder(deps: InternalRunServiceDeps): (req: RecordAc
 
   return async (req) => {
     const key = actionKeyOf(req.actionId);
+    // The executor derives the action's storage paths from these names.
+    requirePathSegments({
+      "action_id.run.project": key.project,
+      "action_id.run.domain": key.domain,
+      "action_id.run.name": key.run,
+      "action_id.name": key.action,
+    });
     const now = clock.now();
     const row: NewActionRow = newActionRow(
       { project: key.project, domain: key.domain, run_name: key.run, name: key.action, created_at: now },

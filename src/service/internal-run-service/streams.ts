@@ -8,6 +8,10 @@
  * and one round of notifications. Each item is checked on its own first; a
  * batch whose write fails is written again item by item, so every item gets
  * the outcome it would have had alone. Replies go out after the commit.
+ *
+ * On shutdown each stream stops reading (./until-aborted.ts), finishes and
+ * answers the items it has already read, and ends with status OK, so
+ * executors reconnect instead of seeing an error.
  */
 import { create } from "@bufbuild/protobuf";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
@@ -30,6 +34,7 @@ import { recordedRowBuilder } from "./record-action.js";
 import { checkEvent } from "./record-events.js";
 import { batchedStream, createStreamGauge, DEFAULT_STREAM_BATCH_OPTIONS } from "./stream-batches.js";
 import { phaseUpdateOf, signalKeeper } from "./update-status.js";
+import { untilAborted } from "./until-aborted.js";
 
 function required<T>(value: T | undefined, path: string): T {
   if (value === undefined) throw new ConnectError(`${path} is required`, Code.InvalidArgument);
@@ -88,9 +93,9 @@ export function streamHandlers(
   const ok = (status: Status | undefined) => status ?? statusOf(undefined, deps, "");
 
   return {
-    async *recordActionStream(requests) {
+    async *recordActionStream(requests, ctx) {
       yield* batchedStream(
-        requests,
+        untilAborted(requests, ctx.signal),
         async (items) => {
           const statuses = await process<(typeof items)[number], NewActionRow>(
             items,
@@ -111,9 +116,9 @@ export function streamHandlers(
       );
     },
 
-    async *updateActionStatusStream(requests) {
+    async *updateActionStatusStream(requests, ctx) {
       yield* batchedStream(
-        requests,
+        untilAborted(requests, ctx.signal),
         async (items) => {
           const statuses = await process<(typeof items)[number], PhaseUpdateItem>(
             items,
@@ -140,9 +145,9 @@ export function streamHandlers(
       );
     },
 
-    async *recordActionEventStream(requests) {
+    async *recordActionEventStream(requests, ctx) {
       yield* batchedStream(
-        requests,
+        untilAborted(requests, ctx.signal),
         async (items) => {
           const now = deps.clock.now();
           const statuses = await process<(typeof items)[number], NewActionEventRow>(

@@ -2,7 +2,8 @@
  * AbortRun / AbortAction: mark the row ABORTED with a pending abort request,
  * then hand it to the abort reconciler, which calls the executor. Neither RPC
  * calls ActionsService itself, so they answer quickly and the abort survives
- * a restart (the reconciler resumes pending requests at start-up).
+ * a restart (the reconciler resumes pending requests at start-up). Aborting
+ * a finished run or action answers OK and changes nothing.
  */
 import { create } from "@bufbuild/protobuf";
 import { AbortActionResponseSchema, AbortRunResponseSchema } from "#gen/flyteidl2/workflow/run_service_pb.js";
@@ -26,16 +27,17 @@ export function abortHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers, "a
       const key = runKeyOf(req.runId);
       // An explicitly empty reason is kept (the field has presence).
       const reason = req.reason ?? DEFAULT_ABORT_REASON;
-      const row = await actions.abortRun(key, reason);
-      handOver({ ...key, action: row.name, org: req.runId?.org ?? "" }, reason);
+      const { row, aborted } = await actions.abortRun(key, reason);
+      // A finished run already satisfies the request: OK, and the executor is not bothered.
+      if (aborted) handOver({ ...key, action: row.name, org: req.runId?.org ?? "" }, reason);
       return create(AbortRunResponseSchema);
     },
 
     async abortAction(req) {
       const key = actionKeyOf(req.actionId);
       const reason = req.reason !== "" ? req.reason : DEFAULT_ABORT_REASON;
-      await actions.abortAction(key, reason);
-      handOver({ ...key, org: req.actionId?.run?.org ?? "" }, reason);
+      const { aborted } = await actions.abortAction(key, reason);
+      if (aborted) handOver({ ...key, org: req.actionId?.run?.org ?? "" }, reason);
       return create(AbortActionResponseSchema);
     },
   };

@@ -28,6 +28,7 @@ import { triggerKeyOf } from "../../repository/transformers/trigger.js";
 import { requireProject, requireTaskId, requireTriggerName } from "../request-checks.js";
 import { computeFilteredInputsHash, generateCacheKey, isDiscoverable } from "./cache-key.js";
 import { describeKey, type RunServiceDeps, type RunServiceHandlers } from "./index.js";
+import { requirePathSegments } from "../storage-path-checks.js";
 import { fillDefaultInputs, inputPrefix, inputsUri, runOutputBase, taskIdFromTaskSpec } from "./inputs.js";
 import { generateRunName, runNameProblem } from "./run-names.js";
 import { triggerRunDefaults, type TriggerRunDefaults } from "./trigger-run.js";
@@ -72,6 +73,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       case "runId": {
         const { org, project, domain, name } = id.value;
         if (project === "" || domain === "" || name === "") throw invalid("run_id.project, run_id.domain and run_id.name are required");
+        requirePathSegments({ "run_id.project": project, "run_id.domain": domain, "run_id.name": name });
         // Only names chosen now: runs stored under other names stay readable.
         const problem = runNameProblem(name);
         if (problem) throw invalid(problem);
@@ -80,6 +82,7 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       case "projectId": {
         const { organization, name, domain } = id.value;
         if (name === "" || domain === "") throw invalid("project_id.name and project_id.domain are required");
+        requirePathSegments({ "project_id.name": name, "project_id.domain": domain });
         return { org: organization, project: name, domain, run: generateRunName(deps.randomIndex) };
       }
       default:
