@@ -85,14 +85,14 @@ describe.each(await testDialects())("identifiers in storage paths on %s", (kind)
   });
 
   it("RecordAction (unary and stream) and CreateProject refuse such names; ordinary names still work", async () => {
-    const created = await runs.createRun({ id: { case: "runId", value: { project: PROJECT, domain: DOMAIN, name: "r.ok-1" } }, task: { case: "taskSpec", value: spec } });
-    expect(created.run?.action?.id?.run?.name).toBe("r.ok-1");
-    expect(readdirSync(join(storage, "data", PROJECT, DOMAIN))).toEqual(["r.ok-1"]);
+    const created = await runs.createRun({ id: { case: "runId", value: { project: PROJECT, domain: DOMAIN, name: "r-ok-1" } }, task: { case: "taskSpec", value: spec } });
+    expect(created.run?.action?.id?.run?.name).toBe("r-ok-1");
+    expect(readdirSync(join(storage, "data", PROJECT, DOMAIN))).toEqual(["r-ok-1"]);
 
     const internal = createClient(InternalRunService, t.transports.grpc);
     const record = (name: string) =>
       internal.recordAction({
-        actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r.ok-1" }, name },
+        actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r-ok-1" }, name },
         parent: "a0",
         spec: { case: "task", value: { id: { project: PROJECT, domain: DOMAIN, name: "t", version: "v1" }, spec } },
       });
@@ -102,13 +102,13 @@ describe.each(await testDialects())("identifiers in storage paths on %s", (kind)
     const replies = [];
     for await (const r of internal.recordActionStream(
       (async function* () {
-        yield { request: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r.ok-1" }, name: "a\u0000" }, parent: "a0", spec: { case: "task" as const, value: { spec } } } };
-        yield { request: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r.ok-1" }, name: "child-ok" }, parent: "a0", spec: { case: "task" as const, value: { spec } } } };
+        yield { request: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r-ok-1" }, name: "a\u0000" }, parent: "a0", spec: { case: "task" as const, value: { spec } } } };
+        yield { request: { actionId: { run: { project: PROJECT, domain: DOMAIN, name: "r-ok-1" }, name: "child-ok" }, parent: "a0", spec: { case: "task" as const, value: { spec } } } };
       })(),
     ))
       replies.push(r.response?.status?.code);
     expect(replies).toEqual([Code.InvalidArgument, 0]);
-    const listed = await runs.listActions({ runId: { project: PROJECT, domain: DOMAIN, name: "r.ok-1" }, request: { limit: 10 } });
+    const listed = await runs.listActions({ runId: { project: PROJECT, domain: DOMAIN, name: "r-ok-1" }, request: { limit: 10 } });
     expect(listed.actions.map((a) => a.id?.name).sort()).toEqual(["a0", "child-ok"]);
 
     const projects = createClient(ProjectService, t.transports["connect-h2"]);
