@@ -7,14 +7,15 @@ import { create } from "@bufbuild/protobuf";
 import { WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { ActionStateCursor, ActionStateRow, RunKey } from "../../repository/interfaces/action.js";
 import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
-import { compareCreated, parseActionFilters, RunStateManager, type NodeUpdate, type StateRow } from "../run-state/index.js";
+import { compareCreated, parseActionFilters, RunStateManager, type NodeUpdate } from "../run-state/index.js";
+import type { WatchRow } from "./watch-convert.js";
 import { runKeyOf, type RunServiceHandlers } from "./index.js";
 import { nodeUpdateToEnrichedAction } from "./watch-convert.js";
 import { SharedReads } from "./watch-shared-reads.js";
 import { chunk, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
 /** Whether two reads of an action show the same state (the columns a write changes). */
-function sameState(a: StateRow, b: StateRow): boolean {
+function sameState(a: WatchRow, b: WatchRow): boolean {
   return (
     a.updated_at === b.updated_at &&
     a.phase === b.phase &&
@@ -31,9 +32,9 @@ function sameState(a: StateRow, b: StateRow): boolean {
  * their reads) sends the same message, so it is built once, not once per
  * stream. Only such nodes: their message depends on the row alone.
  */
-const leafMessages = new WeakMap<StateRow, EnrichedAction>();
+const leafMessages = new WeakMap<WatchRow, EnrichedAction>();
 
-function enrichedActionOf(run: RunKey, update: NodeUpdate): EnrichedAction {
+function enrichedActionOf(run: RunKey, update: NodeUpdate<WatchRow>): EnrichedAction {
   if (!update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
   let message = leafMessages.get(update.node.row);
   if (!message) {
@@ -48,11 +49,11 @@ function enrichedActionOf(run: RunKey, update: NodeUpdate): EnrichedAction {
  * parent has not been seen (kept until it shows up, then inserted in order).
  */
 export class ActionTreeFeed {
-  private orphans = new Map<string, StateRow>();
+  private orphans = new Map<string, WatchRow>();
 
   constructor(
     readonly run: RunKey,
-    readonly tree: RunStateManager,
+    readonly tree: RunStateManager<WatchRow>,
     private readonly maxItemsPerMessage: number,
   ) {}
 
@@ -62,7 +63,7 @@ export class ActionTreeFeed {
   }
 
   /** Applies re-read rows; returns the messages to send (none when nothing visible changed). */
-  apply(rows: readonly StateRow[]): WatchActionsResponse[] {
+  apply(rows: readonly WatchRow[]): WatchActionsResponse[] {
     const candidates = new Map(this.orphans);
     for (const row of rows) {
       const known = this.tree.get(row.name);
@@ -74,11 +75,11 @@ export class ActionTreeFeed {
     // Parents before children: created_at order, then as many passes as the
     // tree's depth needs for rows whose parent sorts after them.
     let remaining = [...candidates.values()].sort(compareCreated);
-    const ready: StateRow[] = [];
+    const ready: WatchRow[] = [];
     const placed = new Set<string>();
     for (let progress = true; progress && remaining.length > 0; ) {
       progress = false;
-      const next: StateRow[] = [];
+      const next: WatchRow[] = [];
       for (const row of remaining) {
         const parent = row.parent_action_name;
         if (this.tree.has(row.name) || !parent || this.tree.has(parent) || placed.has(parent)) {
@@ -129,7 +130,7 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
   return {
     async *watchActions(req, ctx) {
       const run = runKeyOf(req.runId);
-      const feed = new ActionTreeFeed(run, new RunStateManager(parseActionFilters(req.filter)), opts.maxItemsPerMessage);
+      const feed = new ActionTreeFeed(run, new RunStateManager<WatchRow>(parseActionFilters(req.filter)), opts.maxItemsPerMessage);
       // Subscribed before the first read: nothing written meanwhile is missed.
       const runPrefix = `${run.project}\n${run.domain}\n${run.run}\n`;
       const sub = subscribeInbox<{ action: string; seenAt: number }>(deps, opts, (e) =>

@@ -17,6 +17,11 @@ import type { RunKey } from "../../repository/interfaces/action.js";
 import { conditionMetadataFromRow, executedByFromRow, pbTimestamp } from "../../repository/transformers/action.js";
 import { extractFunctionName } from "../../repository/transformers/task.js";
 import type { NodeUpdate } from "../run-state/index.js";
+import type { ActionStateRow } from "../../repository/interfaces/action.js";
+import type { ActionRow } from "../../repository/schema/index.js";
+
+/** What a WatchActions tree keeps per action: the slim row (action_spec only when a whole row was read). */
+export type WatchRow = ActionStateRow & Partial<Pick<ActionRow, "action_spec">>;
 
 function runSourceNumber(name: string): number {
   if (name === "") return 0;
@@ -34,7 +39,7 @@ function runSourceNumber(name: string): number {
  *   CONDITION actions their condition name;
  * - meets_filter, and the node's descendant counts by phase (zero counts kept).
  */
-export function nodeUpdateToEnrichedAction(run: RunKey, update: NodeUpdate): EnrichedAction {
+export function nodeUpdateToEnrichedAction(run: RunKey, update: NodeUpdate<WatchRow>): EnrichedAction {
   const row = update.node.row;
   const status = create(ActionStatusSchema, {
     phase: row.phase,

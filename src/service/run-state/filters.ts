@@ -10,7 +10,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Filter_Function, type Filter } from "#gen/flyteidl2/common/list_pb.js";
 import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { InvalidArgumentError } from "../../util/errors.js";
-import type { ActionRow } from "../../repository/schema/index.js";
+import type { TreeRow } from "./types.js";
 
 export interface ActionFilters {
   /** Phases an action must be in; empty ⇒ any phase. */
@@ -92,14 +92,13 @@ export function lastSegment(name: string): string {
  * spec's short_name (else that name) in task_short_name, so for a TASK action
  * this is taskNameOfSpec without decoding the spec.
  */
-export function taskNameOfColumns(row: Pick<ActionRow, "action_type" | "task_name" | "task_short_name">): string {
+export function taskNameOfColumns(row: { action_type: number; task_name: string | null; task_short_name: string | null }): string {
   if (row.action_type !== ActionType.TASK) return "";
   return row.task_name ?? row.task_short_name ?? "";
 }
 
 /** The row shape displayName reads: action_spec when the row carries it, else the task columns. */
-export type DisplayNameRow = Pick<ActionRow, "name"> &
-  Partial<Pick<ActionRow, "action_spec" | "action_type" | "task_name" | "task_short_name">>;
+export type DisplayNameRow = Pick<TreeRow, "name" | "action_spec" | "action_type" | "task_name" | "task_short_name">;
 
 /** What the NAME filter looks at: the last segment of the task name, else the action's own name. */
 export function displayName(row: DisplayNameRow): string {

@@ -11,29 +11,25 @@
  *
  * Pure and synchronous: no I/O; rows go in, updates come out.
  */
-import type { ActionStateRow } from "../../repository/interfaces/action.js";
-import type { ActionRow } from "../../repository/schema/index.js";
 import { displayName, matchesFilters, NO_FILTERS, type ActionFilters } from "./filters.js";
+import type { TreeRow } from "./types.js";
 
 const UNSPECIFIED_PHASE = 0;
 
-/**
- * The row a node keeps: the slim row WatchActions reads (or a whole row;
- * action_spec, when present, is what the display name is taken from).
- */
-export type StateRow = ActionStateRow & Partial<Pick<ActionRow, "action_spec">>;
+/** The row a node keeps by default: the columns the tree reads (callers pick a richer Row). */
+export type StateRow = TreeRow;
 
 /** Shared by every node without children / counts yet (never written: replaced on first use). */
-const NO_CHILDREN: readonly MutableNode[] = Object.freeze([]) as readonly MutableNode[];
+const NO_CHILDREN: readonly never[] = Object.freeze([]);
 const NO_COUNTS: ReadonlyMap<number, number> = new Map();
 
-export interface RunStateNode {
+export interface RunStateNode<Row extends TreeRow = TreeRow> {
   readonly name: string;
   /** Undefined for a root (an action without parent_action_name). */
-  readonly parent: RunStateNode | undefined;
+  readonly parent: RunStateNode<Row> | undefined;
   /** The latest row seen (the caller must not modify it). */
-  readonly row: StateRow;
-  readonly children: readonly RunStateNode[];
+  readonly row: Row;
+  readonly children: readonly RunStateNode<Row>[];
   /**
    * Phase → number of descendants (all levels) in that phase. Phase 0 is
    * never counted; a phase whose count drops to 0 keeps its entry.
@@ -43,8 +39,8 @@ export interface RunStateNode {
   readonly matchingDescendantCount: number;
 }
 
-export interface NodeUpdate {
-  node: RunStateNode;
+export interface NodeUpdate<Row extends TreeRow = TreeRow> {
+  node: RunStateNode<Row>;
   /** true: show the node (it matches, or leads to a match); false: hide it. */
   meetsFilter: boolean;
 }
@@ -60,12 +56,12 @@ export class MissingParentError extends Error {
   }
 }
 
-interface MutableNode {
+interface MutableNode<Row extends TreeRow> {
   name: string;
-  parent: MutableNode | undefined;
-  row: StateRow;
+  parent: MutableNode<Row> | undefined;
+  row: Row;
   /** NO_CHILDREN until the first child (most nodes of a big run are leaves). */
-  children: readonly MutableNode[];
+  children: readonly MutableNode<Row>[];
   /** NO_COUNTS until the first descendant is counted. */
   childPhaseCounts: ReadonlyMap<number, number>;
   matchingDescendantCount: number;
@@ -73,8 +69,8 @@ interface MutableNode {
   label: string;
 }
 
-export class RunStateManager {
-  private readonly nodes = new Map<string, MutableNode>();
+export class RunStateManager<Row extends TreeRow = TreeRow> {
+  private readonly nodes = new Map<string, MutableNode<Row>>();
   private readonly visible = new Set<string>();
   private readonly matching = new Set<string>();
 
@@ -84,7 +80,7 @@ export class RunStateManager {
     return this.nodes.size;
   }
 
-  get(name: string): RunStateNode | undefined {
+  get(name: string): RunStateNode<Row> | undefined {
     return this.nodes.get(name);
   }
 
@@ -108,7 +104,7 @@ export class RunStateManager {
    * tree nor earlier in `rows` throws MissingParentError; the rows before it
    * stay applied.
    */
-  upsertActions(rows: readonly (StateRow | undefined | null)[]): NodeUpdate[] {
+  upsertActions(rows: readonly (Row | undefined | null)[]): NodeUpdate<Row>[] {
     // 1. Tree and phase counts; collect every node whose state changed.
     const changed = new Set<string>();
     for (const row of rows) {
@@ -155,7 +151,7 @@ export class RunStateManager {
       }
     }
 
-    const out: NodeUpdate[] = [];
+    const out: NodeUpdate<Row>[] = [];
     for (const [name, meetsFilter] of result) {
       const node = this.nodes.get(name);
       if (node) out.push({ node, meetsFilter });
@@ -164,13 +160,13 @@ export class RunStateManager {
     return out;
   }
 
-  private upsertAction(row: StateRow, changed: Set<string>): void {
+  private upsertAction(row: Row, changed: Set<string>): void {
     const current = this.nodes.get(row.name);
     if (!current) {
       const parentName = row.parent_action_name;
       const parent = parentName ? this.nodes.get(parentName) : undefined;
       if (parentName && !parent) throw new MissingParentError(parentName, row.name);
-      const node: MutableNode = {
+      const node: MutableNode<Row> = {
         name: row.name,
         parent,
         row,
@@ -183,7 +179,7 @@ export class RunStateManager {
       changed.add(row.name);
       if (parent) {
         if (parent.children === NO_CHILDREN) parent.children = [node];
-        else (parent.children as MutableNode[]).push(node);
+        else (parent.children as MutableNode<Row>[]).push(node);
         countPhase(parent, row.phase, UNSPECIFIED_PHASE, changed);
       }
       return;
@@ -206,7 +202,7 @@ export class RunStateManager {
   }
 
   /** Hides visible ancestors that no longer lead to a match, from `start` up to the first one still needed. */
-  private pruneAncestors(start: MutableNode | undefined, result: Map<string, boolean>): void {
+  private pruneAncestors(start: MutableNode<Row> | undefined, result: Map<string, boolean>): void {
     for (let node = start; node; node = node.parent) {
       if (!this.visible.has(node.name)) break;
       if (node.matchingDescendantCount > 0 || this.matching.has(node.name)) break;
@@ -217,7 +213,7 @@ export class RunStateManager {
 }
 
 /** Moves one count from `from` to `to` in `start` and every ancestor (phase 0 is not counted), marking them changed. */
-function countPhase(start: MutableNode | undefined, to: number, from: number, changed: Set<string>): void {
+function countPhase(start: MutableNode<TreeRow> | undefined, to: number, from: number, changed: Set<string>): void {
   for (let node = start; node; node = node.parent) {
     if (node.childPhaseCounts === NO_COUNTS) node.childPhaseCounts = new Map();
     const counts = node.childPhaseCounts as Map<number, number>;
@@ -227,12 +223,12 @@ function countPhase(start: MutableNode | undefined, to: number, from: number, ch
   }
 }
 
-function addToAncestors(start: MutableNode | undefined, delta: number): void {
+function addToAncestors(start: MutableNode<TreeRow> | undefined, delta: number): void {
   for (let node = start; node; node = node.parent) node.matchingDescendantCount += delta;
 }
 
 /** created_at (canonical text sorts chronologically), then name. */
-export function compareCreated(a: Pick<StateRow, "created_at" | "name">, b: Pick<StateRow, "created_at" | "name">): number {
+export function compareCreated(a: Pick<TreeRow, "created_at" | "name">, b: Pick<TreeRow, "created_at" | "name">): number {
   if (a.created_at !== b.created_at) return a.created_at < b.created_at ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
