@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 const ROOT = join(import.meta.dirname, "../..");
 
 /** Starts dist/main.js on a fresh SQLite file with `storagePrefix`; resolves once /readyz answers 200. */
-async function startBundle(storage: string) {
+async function startBundle(storage: string, via: "node" | "npm" = "node") {
   const dir = mkdtempSync(join(tmpdir(), "runs-bundle-"));
   const port = await freePort();
   const config = join(dir, "config.yaml");
@@ -32,7 +32,12 @@ async function startBundle(storage: string) {
       "logger: { level: 4 }",
     ].join("\n"),
   );
-  const child = spawn(process.execPath, [join(ROOT, "dist/main.js"), "--config", config], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  // Through npm as an operator or a process manager starts it (prestart skipped: beforeAll built dist/).
+  // npm's own script shell must hand SIGTERM on to the service (.npmrc: script-shell=bash).
+  const child =
+    via === "node"
+      ? spawn(process.execPath, [join(ROOT, "dist/main.js"), "--config", config], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn("npm", ["start", "--ignore-scripts", "--", "--config", config], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
   child.stderr!.on("data", (d) => (log += d));
@@ -55,6 +60,7 @@ async function startBundle(storage: string) {
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
   return {
     dir,
+    base,
     createRun,
     log: () => log,
     async stop() {
@@ -87,5 +93,14 @@ describe("the built bundle", () => {
     expect(body.message).toMatch(/failed to write inputs: .*s3:\/\/bucket\/data\/flytesnacks\/development\/rbundle2\/inputs\/inputs\.pb/);
     expect(app.log()).toContain("S3 client ready");
     expect(await app.stop()).toBe(0);
+  }, 60_000);
+
+  it("stops on a SIGTERM sent to `npm start` (the service is not left running under init)", async () => {
+    const app = await startBundle("file://$DIR/data", "npm");
+    expect((await app.createRun("rbundle3")).status).toBe(200);
+    expect(await app.stop()).toBe(0);
+    expect(app.log()).toContain('"msg":"stopped"');
+    // Nothing answers on the port any more.
+    expect(await fetch(`${app.base}/healthz`).then(() => "up", () => "down")).toBe("down");
   }, 60_000);
 });
