@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // PostgreSQL-backed suites create their own databases; keep files apart.
     pool: "forks",
+    // Lets memory tests force a full collection (globalThis.gc) before counting what is still alive.
+    execArgv: ["--expose-gc"],
     server: {
       deps: {
         // The IDL package ships .ts sources; let vite transform them.

@@ -67,4 +67,32 @@ describe("untilAborted", () => {
     for await (const item of untilAborted(openStream([1]), AbortSignal.abort())) all.push(item);
     expect(all).toEqual([]);
   });
+
+  it("keeps no item it handed on alive while the stream stays open", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, "vitest runs the workers with --expose-gc").toBeTypeOf("function");
+    const refs: WeakRef<object>[] = [];
+    let release!: () => void;
+    const more = new Promise<void>((r) => (release = r));
+    const source = (async function* () {
+      for (let i = 0; i < 200; i++) {
+        const item = { i, payload: new Array(64).fill(i) };
+        refs.push(new WeakRef(item));
+        yield item;
+      }
+      await more; // the stream stays open: the next read waits
+    })();
+    const controller = new AbortController();
+    let seen = 0;
+    const consumer = (async () => {
+      for await (const item of untilAborted(source, controller.signal)) seen += item.i >= 0 ? 1 : 0;
+    })();
+    while (seen < 200) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 5)); // WeakRef targets are kept until the current job ends
+    gc!();
+    const alive = refs.slice(0, 190).filter((r) => r.deref() !== undefined).length;
+    expect(alive).toBe(0);
+    release();
+    await consumer;
+  });
 });

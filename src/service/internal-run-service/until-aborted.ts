@@ -10,11 +10,6 @@
 export async function* untilAborted<T>(items: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T, void, undefined> {
   if (signal.aborted) return;
   const it = items[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<typeof ABORTED>((resolve) => {
-    onAbort = () => resolve(ABORTED);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
   // Whether a read is still pending: then the source must not be returned (an
   // async generator would only run return() after that read).
   let abandoned = false;
@@ -22,7 +17,21 @@ export async function* untilAborted<T>(items: AsyncIterable<T>, signal: AbortSig
   try {
     while (!signal.aborted) {
       const next = it.next();
-      const first = await Promise.race([next, aborted]);
+      // A fresh abort promise per read, dropped after it: Promise.race leaves a
+      // reaction on every promise it is given, so racing each read against one
+      // long-lived promise would keep every item ever read alive for as long
+      // as the stream lasts.
+      let onAbort!: () => void;
+      const aborted = new Promise<typeof ABORTED>((resolve) => {
+        onAbort = () => resolve(ABORTED);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      let first: IteratorResult<T> | typeof ABORTED;
+      try {
+        first = await Promise.race([next, aborted]);
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
       if (first === ABORTED) {
         abandoned = true;
         // The read ends with the stream; what it brings is dropped unacknowledged.
@@ -36,7 +45,6 @@ export async function* untilAborted<T>(items: AsyncIterable<T>, signal: AbortSig
       yield first.value;
     }
   } finally {
-    signal.removeEventListener("abort", onAbort!);
     if (!abandoned && !finished) {
       void Promise.resolve(it.return?.()).catch(() => undefined);
     }
