@@ -7,11 +7,13 @@
  * until every stream has seen it (so every stream is subscribed). After the
  * window it waits (up to `drainSeconds`) until every stream has seen every
  * created run. Reported: the minimum over streams of the share of created
- * runs the stream saw, create→receive latency (CreateRun response → the
- * first message on a stream carrying that run, over all streams; negative
- * when the message beat the response, kept as is), stream messages per
- * second, and the server's RSS before the streams, with the streams open,
- * and at peak.
+ * runs the stream saw, create→receive latency (CreateRun request sent → the
+ * first message on a stream carrying that run, over all streams: the same
+ * clock for the fan-out baseline and the port, never negative), the same
+ * from the CreateRun response (INFO: negative when the message beat the
+ * response, e.g. when the port's response waits for its Enqueue), stream
+ * messages per second, and the server's RSS before the streams, with the
+ * streams open, and at peak.
  */
 import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
@@ -54,9 +56,13 @@ export interface WatchResult {
   runItems: number;
   msgsPerSec: number;
   runItemsPerSec: number;
+  /** create→receive from the moment the CreateRun request was sent. */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** create→receive from the CreateRun response (negative when the message beat the response). */
+  fromResponseP50Ms: number;
+  fromResponseP99Ms: number;
   createP50Ms: number;
   rssBeforeMb: number;
   rssStreamsOpenMb: number;
@@ -145,7 +151,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     const rssStreamsOpenMb = rssKb(o.pid) / 1024;
 
     // The window: one CreateRun every intervalMs, not waiting for the previous one.
-    const created = new Map<string, number>(); // name → CreateRun response time
+    const created = new Map<string, { sent: number; answered: number }>(); // name → CreateRun sent / response time
     const createLatencies: number[] = [];
     const calls: Promise<void>[] = [];
     counting = true;
@@ -161,7 +167,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
         client.createRun(createRunRequest(name), { timeoutMs: 30_000 }).then(
           () => {
             const t = performance.now();
-            created.set(name, t);
+            created.set(name, { sent: start, answered: t });
             createLatencies.push(t - start);
           },
           (error) => {
@@ -186,10 +192,13 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
 
     const shares = seen.map((m) => (names.length ? names.filter((n) => m.has(n)).length / names.length : NaN)).sort((a, b) => a - b);
     const latencies: number[] = [];
+    const fromResponse: number[] = [];
     for (const m of seen) {
-      for (const [n, tResp] of created) {
+      for (const [n, c] of created) {
         const t = m.get(n);
-        if (t !== undefined) latencies.push(t - tResp);
+        if (t === undefined) continue;
+        latencies.push(t - c.sent);
+        fromResponse.push(t - c.answered);
       }
     }
     const peakKb = rss.stop();
@@ -212,6 +221,8 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
       p50Ms: quantile(latencies, 0.5),
       p99Ms: quantile(latencies, 0.99),
       maxMs: quantile(latencies, 1),
+      fromResponseP50Ms: quantile(fromResponse, 0.5),
+      fromResponseP99Ms: quantile(fromResponse, 0.99),
       createP50Ms: quantile(createLatencies, 0.5),
       rssBeforeMb,
       rssStreamsOpenMb,
