@@ -270,7 +270,8 @@ async function measureWatch(pair: number, kind: ServerKind, streams: number): Pr
     });
     log(
       `  pair ${pair + 1} ${kind.padEnd(11)} watch×${String(streams).padEnd(4)} delivered min ${(r.minDeliveredShare * 100).toFixed(1)}% of ${r.created} runs  ` +
-        `${r.msgsPerSec.toFixed(0)} msg/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms (from the response: p50 ${r.fromResponseP50Ms.toFixed(2)} p99 ${r.fromResponseP99Ms.toFixed(2)})  RSS ${r.rssBeforeMb.toFixed(0)} → ${r.serverPeakRssMb.toFixed(0)} MiB  ` +
+        `${r.msgsPerSec.toFixed(0)} msg/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms (from the response: p50 ${r.fromResponseP50Ms.toFixed(2)} p99 ${r.fromResponseP99Ms.toFixed(2)})  ` +
+        `cpu ${r.serverCpuUsPerRunItem.toFixed(0)} µs/run item (main thread ${r.serverMainThreadCpuPct.toFixed(0)}%)  RSS ${r.rssBeforeMb.toFixed(0)} → ${r.serverPeakRssMb.toFixed(0)} MiB  ` +
         `open ${r.streamsOpen}/${streams} in ${r.openMs.toFixed(0)} ms  errors ${r.createErrors}+${r.streamErrors}` + (r.firstError ? `  (${r.firstError})` : ""),
     );
     return { pair, server: kind, ...r };
@@ -310,7 +311,7 @@ async function measureBigrun(pair: number, db: BigrunDb, children: number, serve
   }
 }
 
-type WatchMetric = "msgsPerSec" | "p50Ms" | "p99Ms" | "fromResponseP50Ms" | "rssBeforeMb" | "serverPeakRssMb" | "minDeliveredShare";
+type WatchMetric = "msgsPerSec" | "p50Ms" | "p99Ms" | "fromResponseP50Ms" | "serverCpuUsPerRunItem" | "rssBeforeMb" | "serverPeakRssMb" | "minDeliveredShare";
 
 /** The watch rows of one stream count: port-sqlite (or `portKind`) ÷ fanout per pair (the delivered share absolute). */
 function watchRows(watch: WatchRun[], streams: number, skipped: string | undefined, portKind: ServerKind = "port-sqlite"): RowResult[] {
@@ -320,6 +321,7 @@ function watchRows(watch: WatchRun[], streams: number, skipped: string | undefin
     // issue 18: p99 close to the bare fan-out at 100 streams
     { id: `watch-${streams}-p99`, label: "same: create→receive p99 (from the request sent)", metric: "p99Ms", max: streams === 100 ? 3 : undefined },
     { id: `watch-${streams}-p50-resp`, label: "same: create→receive p50 from the CreateRun response", metric: "fromResponseP50Ms" },
+    { id: `watch-${streams}-cpu`, label: "same: server CPU per run received", metric: "serverCpuUsPerRunItem" },
     { id: `watch-${streams}-rss-before`, label: "same: server RSS before the streams", metric: "rssBeforeMb" },
     { id: `watch-${streams}-rss-peak`, label: "same: server RSS at peak", metric: "serverPeakRssMb" },
     { id: `watch-${streams}-share`, label: "same: updates delivered (min over streams)", metric: "minDeliveredShare" },

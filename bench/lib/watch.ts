@@ -1,7 +1,8 @@
 /**
  * The watch load: `streams` RunService.WatchRuns streams (project flytesnacks,
  * domain development) on ONE HTTP/2 connection, while CreateRun is called
- * every `intervalMs` for `seconds` (unique run names, the bench's request).
+ * every `intervalMs` for `seconds` (unique run names, the bench's request) on
+ * a second connection.
  *
  * Before the measured window a sentinel run is created and the driver waits
  * until every stream has seen it (so every stream is subscribed). After the
@@ -20,7 +21,7 @@ import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { RunService, WatchRunsRequestSchema } from "#gen/flyteidl2/workflow/run_service_pb.js";
-import { rssKb, rssSampler } from "./proc.js";
+import { cpuSeconds, mainThreadCpuSeconds, rssKb, rssSampler } from "./proc.js";
 import { createRunRequest, DOMAIN, PROJECT } from "./request.js";
 import { quantile } from "./stats.js";
 
@@ -64,6 +65,10 @@ export interface WatchResult {
   fromResponseP50Ms: number;
   fromResponseP99Ms: number;
   createP50Ms: number;
+  /** Server CPU (all threads) per run item received, over the window and the drain, µs. */
+  serverCpuUsPerRunItem: number;
+  /** Server main-thread CPU over the window and the drain, % of one core. */
+  serverMainThreadCpuPct: number;
   rssBeforeMb: number;
   rssStreamsOpenMb: number;
   serverPeakRssMb: number;
@@ -75,6 +80,10 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
   const sessionManager = new Http2SessionManager(o.baseUrl);
   const transport = createConnectTransport({ baseUrl: o.baseUrl, httpVersion: "2", useBinaryFormat: true, sessionManager });
   const client = createClient(RunService, transport);
+  // CreateRun on a connection of its own, like a client other than the UI: on the streams' connection its
+  // response would queue behind their data (and their connection-level flow-control window).
+  const createSessions = new Http2SessionManager(o.baseUrl);
+  const creator = createClient(RunService, createConnectTransport({ baseUrl: o.baseUrl, httpVersion: "2", useBinaryFormat: true, sessionManager: createSessions }));
   const abort = new AbortController();
   setMaxListeners(o.streams + 16, abort.signal);
 
@@ -140,7 +149,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     sentinelName = o.nextRunName();
     let createErrors = 0;
     try {
-      await client.createRun(createRunRequest(sentinelName), { timeoutMs: 30_000 });
+      await creator.createRun(createRunRequest(sentinelName), { timeoutMs: 30_000 });
     } catch (error) {
       createErrors++;
       firstError ??= `create: ${(error as Error).message}`;
@@ -155,6 +164,8 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     const createLatencies: number[] = [];
     const calls: Promise<void>[] = [];
     counting = true;
+    const cpu0 = cpuSeconds(o.pid);
+    const main0 = mainThreadCpuSeconds(o.pid);
     const t0 = performance.now();
     const total = Math.round((o.seconds * 1000) / o.intervalMs);
     for (let i = 0; i < total; i++) {
@@ -164,7 +175,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
       const name = o.nextRunName();
       const start = performance.now();
       calls.push(
-        client.createRun(createRunRequest(name), { timeoutMs: 30_000 }).then(
+        creator.createRun(createRunRequest(name), { timeoutMs: 30_000 }).then(
           () => {
             const t = performance.now();
             created.set(name, { sent: start, answered: t });
@@ -184,6 +195,9 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     // Checking every stream × every run on each new sighting is quadratic: poll instead.
     const drainEnd = tCreated + o.drainSeconds * 1000;
     while (!allSeen() && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
+    const cpuUsed = cpuSeconds(o.pid) - cpu0;
+    const mainUsed = mainThreadCpuSeconds(o.pid) - main0;
+    const tDrained = performance.now();
     // the last run first seen anywhere ends the window
     let last = tCreated;
     for (const m of seen) for (const n of names) { const t = m.get(n); if (t !== undefined && t > last) last = t; }
@@ -224,6 +238,8 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
       fromResponseP50Ms: quantile(fromResponse, 0.5),
       fromResponseP99Ms: quantile(fromResponse, 0.99),
       createP50Ms: quantile(createLatencies, 0.5),
+      serverCpuUsPerRunItem: (cpuUsed * 1e6) / runItems,
+      serverMainThreadCpuPct: (mainUsed * 100_000) / (tDrained - t0),
       rssBeforeMb,
       rssStreamsOpenMb,
       serverPeakRssMb: peakKb / 1024,
@@ -233,5 +249,6 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     abort.abort();
     await Promise.allSettled(consumers);
     sessionManager.abort();
+    createSessions.abort();
   }
 }
