@@ -271,7 +271,7 @@ async function measureWatch(pair: number, kind: ServerKind, streams: number): Pr
     log(
       `  pair ${pair + 1} ${kind.padEnd(11)} watch×${String(streams).padEnd(4)} delivered min ${(r.minDeliveredShare * 100).toFixed(1)}% of ${r.created} runs  ` +
         `${r.msgsPerSec.toFixed(0)} msg/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms (from the response: p50 ${r.fromResponseP50Ms.toFixed(2)} p99 ${r.fromResponseP99Ms.toFixed(2)})  ` +
-        `cpu ${r.serverCpuUsPerRunItem.toFixed(0)} µs/run item (main thread ${r.serverMainThreadCpuPct.toFixed(0)}%)  RSS ${r.rssBeforeMb.toFixed(0)} → ${r.serverPeakRssMb.toFixed(0)} MiB  ` +
+        `cpu ${r.serverCpuUsPerRunItem.toFixed(0)} µs/run item (main thread ${r.serverMainThreadCpuPct.toFixed(0)}%), driver cpu ${r.driverCpuPct.toFixed(0)}%  RSS ${r.rssBeforeMb.toFixed(0)} → ${r.serverPeakRssMb.toFixed(0)} MiB  ` +
         `open ${r.streamsOpen}/${streams} in ${r.openMs.toFixed(0)} ms  errors ${r.createErrors}+${r.streamErrors}` + (r.firstError ? `  (${r.firstError})` : ""),
     );
     return { pair, server: kind, ...r };

@@ -4,8 +4,8 @@
  * every `intervalMs` for `seconds` (unique run names, the bench's request) on
  * a second connection.
  *
- * Before the measured window a sentinel run is created and the driver waits
- * until every stream has seen it (so every stream is subscribed). After the
+ * Before the measured window sentinel runs are created (one a second) and the driver waits
+ * until every stream has seen one of them (so every stream is subscribed). After the
  * window it waits (up to `drainSeconds`) until every stream has seen every
  * created run. Reported: the minimum over streams of the share of created
  * runs the stream saw, create→receive latency (CreateRun request sent → the
@@ -69,6 +69,8 @@ export interface WatchResult {
   serverCpuUsPerRunItem: number;
   /** Server main-thread CPU over the window and the drain, % of one core. */
   serverMainThreadCpuPct: number;
+  /** The driver's own CPU over the window and the drain (stream clients, CreateRun client, executor stub), % of one core. */
+  driverCpuPct: number;
   rssBeforeMb: number;
   rssStreamsOpenMb: number;
   serverPeakRssMb: number;
@@ -78,7 +80,15 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
   const rssBeforeMb = rssKb(o.pid) / 1024;
   const rss = rssSampler(o.pid);
   const sessionManager = new Http2SessionManager(o.baseUrl);
-  const transport = createConnectTransport({ baseUrl: o.baseUrl, httpVersion: "2", useBinaryFormat: true, sessionManager });
+  // BENCH_WATCH_GZIP=0: the streams accept no compression (as connect-web in a browser); default gzip and br,
+  // connect-node's defaults.
+  const transport = createConnectTransport({
+    baseUrl: o.baseUrl,
+    httpVersion: "2",
+    useBinaryFormat: true,
+    sessionManager,
+    ...(process.env.BENCH_WATCH_GZIP === "0" ? { acceptCompression: [] } : {}),
+  });
   const client = createClient(RunService, transport);
   // CreateRun on a connection of its own, like a client other than the UI: on the streams' connection its
   // response would queue behind their data (and their connection-level flow-control window).
@@ -94,7 +104,8 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
   let firstError: string | undefined;
   /** Per stream: run name → first receive time (performance.now()). */
   const seen: Map<string, number>[] = [];
-  let sentinelName = "";
+  /** Sentinel runs created before the window; a stream that saw one is subscribed. */
+  const sentinels = new Set<string>();
   let sentinelSeen = 0;
   /** Called whenever a stream sees a run for the first time. */
   let onNewSeen = () => {};
@@ -105,6 +116,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
   const consume = async (i: number) => {
     const mine = new Map<string, number>();
     seen[i] = mine;
+    let subscribed = false;
     try {
       for await (const msg of client.watchRuns(req, { signal: abort.signal })) {
         const now = performance.now();
@@ -116,7 +128,10 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
           const name = run.action?.id?.run?.name ?? "";
           if (mine.has(name)) continue;
           mine.set(name, now);
-          if (name === sentinelName) sentinelSeen++;
+          if (!subscribed && sentinels.has(name)) {
+            subscribed = true;
+            sentinelSeen++;
+          }
           onNewSeen();
         }
       }
@@ -144,17 +159,21 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
 
   const consumers = Array.from({ length: o.streams }, (_, i) => consume(i));
   try {
-    // Every stream subscribed: each has seen a run created after it was opened.
+    // Every stream subscribed: each has seen a run created after it was opened. CreateRun travels on another
+    // connection than the streams, so a sentinel may beat some subscriptions: another one every second.
     const tOpen = performance.now();
-    sentinelName = o.nextRunName();
     let createErrors = 0;
-    try {
-      await creator.createRun(createRunRequest(sentinelName), { timeoutMs: 30_000 });
-    } catch (error) {
-      createErrors++;
-      firstError ??= `create: ${(error as Error).message}`;
+    while (sentinelSeen < o.streams && performance.now() - tOpen < o.openSeconds * 1000) {
+      const sentinel = o.nextRunName();
+      sentinels.add(sentinel);
+      try {
+        await creator.createRun(createRunRequest(sentinel), { timeoutMs: 30_000 });
+      } catch (error) {
+        createErrors++;
+        firstError ??= `create: ${(error as Error).message}`;
+      }
+      await waitUntil(() => sentinelSeen >= o.streams, 1000);
     }
-    await waitUntil(() => sentinelSeen >= o.streams, o.openSeconds * 1000);
     const streamsOpen = sentinelSeen;
     const openMs = performance.now() - tOpen;
     const rssStreamsOpenMb = rssKb(o.pid) / 1024;
@@ -166,6 +185,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     counting = true;
     const cpu0 = cpuSeconds(o.pid);
     const main0 = mainThreadCpuSeconds(o.pid);
+    const driver0 = process.cpuUsage();
     const t0 = performance.now();
     const total = Math.round((o.seconds * 1000) / o.intervalMs);
     for (let i = 0; i < total; i++) {
@@ -197,6 +217,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
     while (!allSeen() && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 20));
     const cpuUsed = cpuSeconds(o.pid) - cpu0;
     const mainUsed = mainThreadCpuSeconds(o.pid) - main0;
+    const driverUsed = process.cpuUsage(driver0);
     const tDrained = performance.now();
     // the last run first seen anywhere ends the window
     let last = tCreated;
@@ -240,6 +261,7 @@ export async function runWatch(o: WatchOptions): Promise<WatchResult> {
       createP50Ms: quantile(createLatencies, 0.5),
       serverCpuUsPerRunItem: (cpuUsed * 1e6) / runItems,
       serverMainThreadCpuPct: (mainUsed * 100_000) / (tDrained - t0),
+      driverCpuPct: ((driverUsed.user + driverUsed.system) / 1000 / (tDrained - t0)) * 100,
       rssBeforeMb,
       rssStreamsOpenMb,
       serverPeakRssMb: peakKb / 1024,
