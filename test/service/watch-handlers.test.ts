@@ -230,6 +230,30 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     await Promise.all(streams.map((s) => s.close()));
   });
 
+  it("WatchRuns sends the changes published while it was being woken in one message, each run's newest state", async () => {
+    const names = [newRun(), newRun(), newRun()];
+    for (const run of names) await repo.actions.createAction(taskRow(run, "a0", null));
+    const { ctx, abort } = context();
+    const s = open(
+      handlers({}).watchRuns!(create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } }), ctx),
+    );
+    await s.next(); // the snapshot
+    for (const run of names) {
+      await silent.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
+    }
+    // One change after the other, a few promise turns apart (as the writes of requests handled back to back):
+    // the stream, woken by the first, takes its inbox only after them.
+    for (const run of names) {
+      bus.publish({ kind: "run", project: PROJECT, domain: DOMAIN, run });
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+    const m = received(await s.next())!;
+    expect(m.runs.map((r) => [r.action!.id!.run!.name, r.action!.status!.phase])).toEqual(names.map((n) => [n, ActionPhase.RUNNING]));
+    expect(await s.next(200)).toBeUndefined();
+    abort();
+    await s.close();
+  });
+
   it("WatchRuns resync re-reads the runs changed since the gap (with margin)", async () => {
     const run = newRun();
     await repo.actions.createAction(taskRow(run, "a0", null));

@@ -15,7 +15,7 @@ import { runRowToRun } from "../../repository/transformers/action.js";
 import type { RunServiceHandlers } from "./index.js";
 import { isBinaryCodec, SharedRun, watchRunsMessages } from "./watch-runs-messages.js";
 import { SharedReads } from "./watch-shared-reads.js";
-import { chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
+import { afterPendingIo, chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
 /** The runs a WatchRuns request covers. */
 export interface WatchRunsTarget {
@@ -144,6 +144,9 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
       try {
         yield* await snapshot(target);
         while (await sub.inbox.wait(ctx.signal)) {
+          // Requests already received first; their changes join this batch.
+          await afterPendingIo();
+          if (ctx.signal.aborted) return;
           const batch = sub.inbox.take();
           if (batch.resync) {
             if (batch.resyncSinceMs === undefined) {

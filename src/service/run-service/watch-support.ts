@@ -217,6 +217,18 @@ export function subscribeInbox<T>(
   };
 }
 
+/**
+ * Resolves after the event loop's pending I/O has run (setImmediate). A
+ * stream woken by a change waits for this before it takes its inbox: the
+ * requests already received (the CreateRuns that cause the changes) are
+ * handled first, and every change they publish meanwhile lands in the same
+ * batch, so under load a stream sends fewer, fuller messages instead of one
+ * per change.
+ */
+export function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Resolves after `ms`, or early (false) when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
