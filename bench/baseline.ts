@@ -11,6 +11,8 @@
  *       (folders, temp file, rename) before the INSERT, and
  *       ActionsService.Enqueue sent to `--actions-url` (connect-node over
  *       h2c) and awaited after it
+ *   B3-pg  B3 on PostgreSQL: B2's INSERT with the same inputs file before it
+ *       and the same awaited Enqueue after it (`--kind b3pg`)
  *   B4  InternalRunService's three bidi streams (bench group `bigrun`), each
  *       item answered after one write of its own into SQLite: an INSERT of the
  *       child's `actions` row, an UPDATE of its phase, an INSERT of the event
@@ -24,7 +26,7 @@
  * The `actions` table comes from the port's own migration scripts, so the
  * baseline's INSERT updates the same indexes as the port's.
  *
- * Usage: node baseline.js --kind b0|b1|b2|b3|b4|b4pg|fanout --port N --migrations DIR
+ * Usage: node baseline.js --kind b0|b1|b2|b3|b3pg|b4|b4pg|fanout --port N --migrations DIR
  *          [--sqlite FILE] [--pg-db NAME] [--pg-host H] [--pg-port P] [--storage-prefix URL] [--actions-url URL]
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -110,6 +112,22 @@ function enqueueClient(baseUrl: string) {
   };
 }
 
+/** B3 / B3-pg: the inputs file before the INSERT, the awaited Enqueue after it. */
+function withRequiredWork(insert: Insert, close: () => Promise<void>): { insert: Insert; close: () => Promise<void> } {
+  const executor = enqueueClient(arg("actions-url"));
+  return {
+    insert: async (req) => {
+      await writeInputs(req);
+      await insert(req);
+      await executor.enqueue(enqueueRequest(req));
+    },
+    close: async () => {
+      executor.close();
+      await close();
+    },
+  };
+}
+
 async function openStorage(): Promise<{ insert: Insert; close: () => Promise<void> } | undefined> {
   switch (kind) {
     case "b0":
@@ -131,20 +149,10 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
       };
       if (kind === "b4") bare = { db, asBytes: asBuffer };
       if (kind === "b1" || kind === "b4") return { insert, close: () => db.destroy() };
-      const executor = enqueueClient(arg("actions-url"));
-      return {
-        insert: async (req) => {
-          await writeInputs(req);
-          await insert(req);
-          await executor.enqueue(enqueueRequest(req));
-        },
-        close: async () => {
-          executor.close();
-          await db.destroy();
-        },
-      };
+      return withRequiredWork(insert, () => db.destroy());
     }
     case "b2":
+    case "b3pg":
     case "b4pg": {
       const pool = new pg.Pool({
         host: arg("pg-host", "127.0.0.1"),
@@ -162,12 +170,11 @@ async function openStorage(): Promise<{ insert: Insert; close: () => Promise<voi
         // idx_actions_run_lookup and scans the whole run on a server with autovacuum off.
         setInterval(() => void pool.query("ANALYZE actions; ANALYZE action_events").catch(() => undefined), 5000).unref();
       }
-      return {
-        insert: async (req) => {
-          await db.insertInto("actions").values(actionRow(req, storagePrefix, (b) => b)).execute();
-        },
-        close: () => db.destroy(),
+      const insert: Insert = async (req) => {
+        await db.insertInto("actions").values(actionRow(req, storagePrefix, (b) => b)).execute();
       };
+      if (kind === "b3pg") return withRequiredWork(insert, () => db.destroy());
+      return { insert, close: () => db.destroy() };
     }
     default:
       throw new Error(`unknown --kind ${kind}`);

@@ -6,10 +6,10 @@ import { Filter_Function } from "#gen/flyteidl2/common/list_pb.js";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { ActionEventSchema, ActionSpecSchema, ErrorInfo_Kind } from "#gen/flyteidl2/workflow/run_definition_pb.js";
-import { RunService, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { RunService, type WatchActionsResponse, type WatchRunsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { actionEventToRow } from "../../src/repository/transformers/action-events.js";
 import { systemClock } from "../../src/util/clock.js";
-import { startTestApp, type TestApp } from "../support/app.js";
+import { startTestApp, TRANSPORTS, type TestApp } from "../support/app.js";
 import { testDialects } from "../support/databases.js";
 import {
   actionId,
@@ -323,6 +323,24 @@ describe.each(await testDialects())("Watch* streams on %s", (kind) => {
         expect(all.every((r) => r.action?.metadata?.spec.case === "task" && r.action.metadata.spec.value.id?.name === task)).toBe(true);
       } finally {
         s.cancel();
+      }
+    });
+
+    it("every transport, binary or JSON, gets the same live run (binary streams share one encoding of it)", async () => {
+      await insertRows(repo(), [taskRow(newRunName("tr"), "a0", null)]);
+      const target = { case: "projectId" as const, value: { organization: ORG, name: PROJECT, domain: DOMAIN } };
+      const streams = TRANSPORTS.map((name) => follow((signal) => createClient(RunService, t.transports[name]).watchRuns({ target }, { signal })));
+      try {
+        await Promise.all(streams.map((s) => s.until((m) => m.length > 0, "the snapshot")));
+        const created = newRunName("tr");
+        await insertRows(repo(), [taskRow(created, "a0", null)]);
+        const live = (m: WatchRunsResponse[]) => m.slice(1).flatMap((x) => x.runs).find((r) => r.action?.id?.run?.name === created);
+        await Promise.all(streams.map((s) => s.until((m) => live(m) !== undefined, "the created run")));
+        const seen = streams.map((s) => live(s.messages)!);
+        expect(seen[0].action?.status?.phase).toBe(ActionPhase.QUEUED);
+        for (const r of seen.slice(1)) expect(r).toEqual(seen[0]);
+      } finally {
+        for (const s of streams) s.cancel();
       }
     });
 

@@ -1,5 +1,5 @@
 // The Watch* handlers called directly (no server) with small tunables: paging, overflow, resync, orphans.
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
@@ -7,6 +7,7 @@ import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.j
 import {
   WatchActionsRequestSchema,
   WatchRunsRequestSchema,
+  WatchRunsResponseSchema,
   type WatchActionsResponse,
   type WatchRunsResponse,
 } from "#gen/flyteidl2/workflow/run_service_pb.js";
@@ -22,6 +23,10 @@ const clock = systemClock();
 let unique = 0;
 const newRun = () => `rh${Date.now().toString(36)}${unique++}`;
 const runId = (name: string) => ({ org: "o", project: PROJECT, domain: DOMAIN, name });
+
+/** A WatchRuns message as a binary client decodes it (live updates travel pre-encoded: watch-runs-messages.ts). */
+const received = (m: unknown) =>
+  m === undefined ? undefined : fromBinary(WatchRunsResponseSchema, toBinary(WatchRunsResponseSchema, m as WatchRunsResponse));
 
 /** Reads a handler's stream by hand: nothing is read unless asked (a stalled client). */
 function open<T>(stream: AsyncIterable<T>) {
@@ -72,7 +77,9 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
 
   function context(): { ctx: HandlerContext; abort(): void } {
     const controller = new AbortController();
-    return { ctx: { signal: controller.signal } as HandlerContext, abort: () => controller.abort() };
+    // A binary (Connect protobuf) call, as Connect gives it.
+    const requestHeader = new Headers({ "content-type": "application/connect+proto" });
+    return { ctx: { signal: controller.signal, requestHeader } as HandlerContext, abort: () => controller.abort() };
   }
 
   it("pages the snapshot by (created_at, name) ascending and sends every action", async () => {
@@ -182,7 +189,7 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     const req = create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } });
     const streams = Array.from({ length: 20 }, () => open(h.watchRuns!(req, ctx)));
     for (const s of streams) await s.next(); // snapshots
-    const phaseOf = (m: unknown) => (m as WatchRunsResponse | undefined)?.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase;
+    const phaseOf = (m: unknown) => received(m)?.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase;
 
     await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
     const first = await Promise.all(streams.map((s) => s.next()));
@@ -223,6 +230,30 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     await Promise.all(streams.map((s) => s.close()));
   });
 
+  it("WatchRuns sends the changes published while it was being woken in one message, each run's newest state", async () => {
+    const names = [newRun(), newRun(), newRun()];
+    for (const run of names) await repo.actions.createAction(taskRow(run, "a0", null));
+    const { ctx, abort } = context();
+    const s = open(
+      handlers({}).watchRuns!(create(WatchRunsRequestSchema, { target: { case: "projectId", value: { name: PROJECT, domain: DOMAIN } } }), ctx),
+    );
+    await s.next(); // the snapshot
+    for (const run of names) {
+      await silent.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
+    }
+    // One change after the other, a few promise turns apart (as the writes of requests handled back to back):
+    // the stream, woken by the first, takes its inbox only after them.
+    for (const run of names) {
+      bus.publish({ kind: "run", project: PROJECT, domain: DOMAIN, run });
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+    const m = received(await s.next())!;
+    expect(m.runs.map((r) => [r.action!.id!.run!.name, r.action!.status!.phase])).toEqual(names.map((n) => [n, ActionPhase.RUNNING]));
+    expect(await s.next(200)).toBeUndefined();
+    abort();
+    await s.close();
+  });
+
   it("WatchRuns resync re-reads the runs changed since the gap (with margin)", async () => {
     const run = newRun();
     await repo.actions.createAction(taskRow(run, "a0", null));
@@ -233,13 +264,13 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
         ctx,
       ),
     );
-    const first = (await s.next()) as WatchRunsResponse;
+    const first = received(await s.next())!;
     expect(first.runs.map((r) => r.action!.id!.run!.name)).toContain(run);
     const gap = clock.nowMs();
     await silent.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "a0" }, { phase: ActionPhase.RUNNING, attempts: 1, cacheStatus: 0 });
     expect(await s.next(200)).toBeUndefined();
     bus.publish({ kind: "resync", sinceMs: gap });
-    const m = (await s.next()) as WatchRunsResponse;
+    const m = received(await s.next())!;
     expect(m.runs.find((r) => r.action!.id!.run!.name === run)?.action?.status?.phase).toBe(ActionPhase.RUNNING);
     abort();
     await s.close();

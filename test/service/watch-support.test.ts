@@ -49,7 +49,7 @@ describe("WatchInbox", () => {
     expect(batch.resyncSinceMs).toBeUndefined();
   });
 
-  it("wait() resolves on work or on abort, without leaving abort listeners behind", async () => {
+  it("wait() resolves on work or on abort, with one abort listener however often it waits", async () => {
     const inbox = new WatchInbox<number>(10, () => 0);
     const controller = new AbortController();
     let added = 0;
@@ -72,7 +72,8 @@ describe("WatchInbox", () => {
       expect(await waiting).toBe(true);
       inbox.take();
     }
-    expect(added).toBe(removed);
+    // One listener for the stream's lifetime (`once`: gone after the abort), not one per wait.
+    expect(added - removed).toBeLessThanOrEqual(1);
     const waiting = inbox.wait(signal);
     controller.abort();
     expect(await waiting).toBe(false);

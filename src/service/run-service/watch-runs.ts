@@ -13,8 +13,9 @@ import type { ActionRow } from "../../repository/schema/index.js";
 import { fromEpochMicros } from "../../repository/timestamps.js";
 import { runRowToRun } from "../../repository/transformers/action.js";
 import type { RunServiceHandlers } from "./index.js";
+import { isBinaryCodec, SharedRun, watchRunsMessages } from "./watch-runs-messages.js";
 import { SharedReads } from "./watch-shared-reads.js";
-import { chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
+import { afterPendingIo, chunk, mapLimit, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
 
 /** The runs a WatchRuns request covers. */
 export interface WatchRunsTarget {
@@ -69,10 +70,10 @@ function runsMessages(runs: readonly Run[], opts: Pick<WatchOptions, "maxItemsPe
   return chunk(runs, opts.maxItemsPerMessage).map((part) => create(WatchRunsResponseSchema, { runs: part }));
 }
 
-/** A changed run as re-read once for all streams: its row (for the target check) and its message form. */
+/** A changed run as re-read once for all streams: its row (for the target check) and its message form, encoded once. */
 interface ReadRun {
   row: ActionRow;
-  run: Run;
+  run: SharedRun;
 }
 
 /** A run event as one stream recorded it: which run, and when (SharedReads clock). */
@@ -115,7 +116,7 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
   const readRun = async (key: RunKey): Promise<ReadRun | undefined> => {
     try {
       const row = await deps.actions.getRun(key);
-      return { row, run: runRowToRun(row) };
+      return { row, run: new SharedRun(runRowToRun(row)) };
     } catch (error) {
       if (error instanceof NotFoundError) {
         log.debug({ run: key }, "WatchRuns: changed run not found");
@@ -133,6 +134,8 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
   return {
     async *watchRuns(req, ctx) {
       const target = watchRunsTarget(req);
+      // Binary streams get the runs' shared encodings; JSON streams the messages themselves.
+      const binary = isBinaryCodec(ctx.requestHeader.get("content-type"));
       const sub = subscribeInbox<SeenRun>(deps, opts, (e) => {
         if (e.kind !== "run") return undefined;
         const key: RunKey = { project: e.project, domain: e.domain, run: e.run };
@@ -141,6 +144,9 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
       try {
         yield* await snapshot(target);
         while (await sub.inbox.wait(ctx.signal)) {
+          // Requests already received first; their changes join this batch.
+          await afterPendingIo();
+          if (ctx.signal.aborted) return;
           const batch = sub.inbox.take();
           if (batch.resync) {
             if (batch.resyncSinceMs === undefined) {
@@ -154,9 +160,9 @@ export function watchRunsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, "wa
             reads.get(runId(seen.key), seen.seenAt, () => readRun(seen.key)),
           );
           if (ctx.signal.aborted) return;
-          const runs: Run[] = [];
+          const runs: SharedRun[] = [];
           for (const r of read) if (r !== undefined && target.matches(r.row)) runs.push(r.run);
-          yield* runsMessages(runs, opts);
+          yield* watchRunsMessages(runs, binary, opts.maxItemsPerMessage);
         }
       } finally {
         sub.close();

@@ -91,7 +91,7 @@ export class WatchInbox<T> {
   private resyncSince: number | undefined;
   /** When the oldest waiting entry arrived. */
   private oldestMs: number | undefined;
-  private waiter: (() => void) | undefined;
+  private waiter: { signal: AbortSignal; resolve: (work: boolean) => void } | undefined;
   /** Times the bound was hit (tests, diagnostics). */
   overflows = 0;
 
@@ -148,26 +148,36 @@ export class WatchInbox<T> {
     return batch;
   }
 
-  /** Resolves true when there is work, false as soon as `signal` aborts. */
+  /**
+   * Resolves true when there is work, false as soon as `signal` aborts. A
+   * stream waits on the same signal every time: its abort listener is added
+   * once, not once per wait.
+   */
   wait(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
     if (this.hasWork()) return Promise.resolve(true);
+    if (this.watched !== signal) {
+      this.watched = signal;
+      signal.addEventListener("abort", () => this.settle(signal, false), { once: true });
+    }
     return new Promise<boolean>((resolve) => {
-      const onAbort = () => {
-        this.waiter = undefined;
-        resolve(false);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.waiter = () => {
-        signal.removeEventListener("abort", onAbort);
-        this.waiter = undefined;
-        resolve(true);
-      };
+      this.waiter = { signal, resolve };
     });
   }
 
+  private watched: AbortSignal | undefined;
+
+  private settle(signal: AbortSignal | undefined, value: boolean): void {
+    const w = this.waiter;
+    if (w === undefined || (signal !== undefined && w.signal !== signal)) return;
+    this.waiter = undefined;
+    w.resolve(value);
+  }
+
   private wake(): void {
-    this.waiter?.();
+    // An aborted stream's waiter resolves false (its abort listener may not have run yet).
+    const w = this.waiter;
+    if (w !== undefined) this.settle(undefined, !w.signal.aborted);
   }
 }
 
@@ -205,6 +215,18 @@ export function subscribeInbox<T>(
       unsubscribe();
     },
   };
+}
+
+/**
+ * Resolves after the event loop's pending I/O has run (setImmediate). A
+ * stream woken by a change waits for this before it takes its inbox: the
+ * requests already received (the CreateRuns that cause the changes) are
+ * handled first, and every change they publish meanwhile lands in the same
+ * batch, so under load a stream sends fewer, fuller messages instead of one
+ * per change.
+ */
+export function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Resolves after `ms`, or early (false) when `signal` aborts. */
