@@ -186,7 +186,7 @@ describe("PostgreSQL compatibility with the reference service", () => {
       // The Go service adds its columns and indexes under the port's views.
       expect(await migrateAsReference(client)).toEqual(REFERENCE_VERSIONS.slice(1));
       const result = await runMigrations(handle, MIGRATIONS_DIR, quietLogger);
-      expect(result.applied).toEqual(["runs_ts/20260722100001_inspection_views_created_by"]);
+      expect(result.applied).toEqual(["runs_ts/20260722100001_inspection_views_created_by", "runs_ts/20261204100001_list_order_indexes"]);
       await client.query("SET search_path TO inspect, public");
       await client.query("SELECT id, org, created_by, created_by_subject FROM actions");
       await client.query("SELECT id, org, name, created_by_subject FROM runs");
