@@ -35,7 +35,7 @@ import { fileURLToPath } from "node:url";
 import { startActionsStub, type ActionsStub } from "./lib/actions-stub.js";
 import { runBigrun } from "./lib/bigrun.js";
 import { bigrunRows, type BigrunDb, type BigrunRun } from "./lib/bigrun-rows.js";
-import { runGrowth, type GrowthResult } from "./lib/growth.js";
+import { growthRows, runGrowth, type GrowthResult } from "./lib/growth.js";
 import { runLoad, type LoadResult } from "./lib/load.js";
 import { rssKb } from "./lib/proc.js";
 import { runNamer } from "./lib/request.js";
@@ -499,6 +499,7 @@ function unitOf(id: string): string {
   if (id.includes("msgs")) return "msg/s";
   if (id.endsWith("-ips")) return "items/s";
   if (id.endsWith("-tenths") || id.endsWith("-cpu-growth")) return "×";
+  if (id.startsWith("growth-") && id.includes("-snapshot-")) return "µs/row";
   if (id.endsWith("-exact")) return "%";
   if (id.startsWith("bigrun-") && id.endsWith("-cpu")) return "µs";
   if (id.includes("share")) return "%";
@@ -631,6 +632,13 @@ async function main(): Promise<void> {
     ),
   );
   rows.push(listRunsRow(growth, settings.only.includes("growth") ? undefined : "not run (BENCH_ONLY)"));
+  rows.push(
+    ...growthRows(
+      growth,
+      settings.growth.dbs,
+      settings.only.includes("growth") ? undefined : "not run (BENCH_ONLY)",
+    ).map((r) => (r.id.endsWith("-postgres") && pgProblem ? { ...r, status: "SKIP" as const, note: `PostgreSQL unavailable: ${pgProblem}` } : r)),
+  );
   for (const streams of settings.watch.streams) rows.push(...watchRows(watch, streams, settings.only.includes("watch") ? undefined : "not run (BENCH_ONLY)"));
   if (settings.only.includes("bigrun")) {
     const sizes = [...settings.bigrun.sizes].sort((a, b) => a - b);
@@ -659,9 +667,19 @@ async function main(): Promise<void> {
   for (const g of growth) {
     log("");
     log(`Growth (${g.db}): ListRuns, ${g.listRuns.runs.toLocaleString("en-US")} runs, pages of ${g.listRuns.pageSize} (walk: ${g.listRuns.walkPages} pages in ${g.listRuns.walkSeconds} s)`);
-    log(table(["ListRuns: runs in table", "first page ms/call"], g.listRuns.firstPageByRuns.map((p) => [p.runs.toLocaleString("en-US"), fmt(p.ms, 3)])));
+    log(
+      table(
+        ["ListRuns: runs in table", ...g.listRuns.firstPages.map((f) => `first page ms (${f.variant})`)],
+        g.listRuns.firstPageByRuns.map((p, i) => [p.runs.toLocaleString("en-US"), ...g.listRuns.firstPages.map((f) => fmt(f.byRuns[i]?.ms ?? NaN, 3))]),
+      ),
+    );
     log(table(["ListRuns: page at offset", "ms/call", "× first page"], g.listRuns.points.map((p) => [p.offset.toLocaleString("en-US"), fmt(p.ms, 3), fmt(p.ms / g.listRuns.points[0].ms)])));
-    log(table(["ListActions: actions in run", "first page (100) ms", "snapshot ms", "pages of 200", "µs/row"], g.listActions.map((a) => [a.actions.toLocaleString("en-US"), fmt(a.firstPageMs, 3), fmt(a.snapshotMs, 1), String(a.snapshotPages), fmt(a.usPerRow, 1)])));
+    log(
+      table(
+        ["ListActions: actions in run", "first page (100) ms", "snapshot ms", "pages of 200", "µs/row", "WatchActions snapshot ms", "µs/row"],
+        g.listActions.map((a) => [a.actions.toLocaleString("en-US"), fmt(a.firstPageMs, 3), fmt(a.snapshotMs, 1), String(a.snapshotPages), fmt(a.usPerRow, 1), fmt(a.watchSnapshotMs, 1), fmt(a.watchUsPerRow, 1)]),
+      ),
+    );
     log(table(["GetActionDetails: events", "ms/call"], g.getActionDetails.map((d) => [String(d.events), fmt(d.ms, 3)])));
   }
   log("");

@@ -16,6 +16,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
+import { Filter_Function, Sort_Direction } from "#gen/flyteidl2/common/list_pb.js";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { InternalRunService } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { ActionEventSchema } from "#gen/flyteidl2/workflow/run_definition_pb.js";
@@ -51,11 +52,43 @@ export interface GrowthResult {
     points: ListRunsPoint[];
     /** Each round's deep/first ratio (interleaved calls). */
     deepOverFirst: number[];
-    /** Median ms of the first page as the table grows. */
+    /** Median ms of the first page (default order) as the table grows. */
     firstPageByRuns: { runs: number; ms: number }[];
+    /** The same for each first-page variant (default order, created_at order, a phase filter). */
+    firstPages: { variant: ListRunsVariant; byRuns: { runs: number; ms: number }[] }[];
   };
-  listActions: { actions: number; firstPageMs: number; snapshotMs: number; snapshotPages: number; usPerRow: number }[];
+  listActions: {
+    actions: number;
+    firstPageMs: number;
+    snapshotMs: number;
+    snapshotPages: number;
+    usPerRow: number;
+    /** A fresh WatchActions stream until it holds every action of the run. */
+    watchSnapshotMs: number;
+    watchUsPerRow: number;
+  }[];
   getActionDetails: { events: number; ms: number }[];
+}
+
+/** The first pages of ListRuns whose cost must not grow with the project (issue 18). */
+export type ListRunsVariant = "default" | "created_at" | "phase";
+export const LIST_RUNS_VARIANTS: readonly ListRunsVariant[] = ["default", "created_at", "phase"];
+const VARIANT_LABELS: Record<ListRunsVariant, string> = {
+  default: "default order",
+  created_at: "created_at DESC",
+  phase: "phase filter",
+};
+
+function listRunsFirstPage(variant: ListRunsVariant) {
+  switch (variant) {
+    case "default":
+      return { limit: 100 };
+    case "created_at":
+      return { limit: 100, sortByFields: [{ key: "created_at", direction: Sort_Direction.DESCENDING }] };
+    case "phase":
+      // Every seeded run is a clone of a QUEUED run, so the page is full.
+      return { limit: 100, filters: [{ field: "phase", function: Filter_Function.EQUAL, values: [String(ActionPhase.QUEUED)] }] };
+  }
 }
 
 const RUN_ID = (name: string) => ({ org: ORG, project: PROJECT, domain: DOMAIN, name });
@@ -167,6 +200,21 @@ async function recordEvents(internal: Client<typeof InternalRunService>, run: st
   }
 }
 
+/** Opens WatchActions on `runId` and reads until it holds `n` distinct actions; returns how many it held. */
+async function watchSnapshot(runs: Client<typeof RunService>, runId: ReturnType<typeof RUN_ID>, n: number): Promise<number> {
+  const stop = new AbortController();
+  const seen = new Set<string>();
+  try {
+    for await (const msg of runs.watchActions({ runId }, { signal: stop.signal })) {
+      for (const ea of msg.enrichedActions) seen.add(ea.action?.id?.name ?? "");
+      if (seen.size >= n) break;
+    }
+  } finally {
+    stop.abort();
+  }
+  return seen.size;
+}
+
 export async function runGrowth(opts: {
   baseUrl: string;
   target: GrowthTarget;
@@ -195,18 +243,23 @@ export async function runGrowth(opts: {
       await recordEvents(internal, name, n);
     }
     const extra = 1 + sizes.actions.length + sizes.events.length;
-    const firstPageByRuns: { runs: number; ms: number }[] = [];
+    const firstPages = LIST_RUNS_VARIANTS.map((variant) => ({ variant, byRuns: [] as { runs: number; ms: number }[] }));
     let seeded = 0;
     for (const step of growthSteps(sizes.runs)) {
       await seeder.cloneRuns("tmpl", "g", seeded, step - extra - seeded);
       seeded = step - extra;
-      const ms: number[] = [];
+      const samples = firstPages.map(() => [] as number[]);
       for (let r = 0; r < sizes.repeats; r++) {
-        const [t] = await timed(() => runs.listRuns({ request: { limit: 100 }, scopeBy: PROJECT_SCOPE }));
-        ms.push(t);
+        // Interleaved, so drift on the shared machine touches every variant alike.
+        for (const [i, fp] of firstPages.entries()) {
+          const [t, res] = await timed(() => runs.listRuns({ request: listRunsFirstPage(fp.variant), scopeBy: PROJECT_SCOPE }));
+          if (res.runs.length !== 100) throw new Error(`ListRuns (${fp.variant}) first page returned ${res.runs.length} runs`);
+          samples[i].push(t);
+        }
       }
-      firstPageByRuns.push({ runs: step, ms: round(median(ms), 3) });
+      for (const [i, fp] of firstPages.entries()) fp.byRuns.push({ runs: step, ms: round(median(samples[i]), 3) });
     }
+    const firstPageByRuns = firstPages[0].byRuns;
     const seedSeconds = (performance.now() - seedStart) / 1000;
     const totalRuns = seeded + extra;
     log(`    seeded ${totalRuns} runs, ${sizes.actions.join("/")} actions, ${sizes.events.join("/")} events in ${seedSeconds.toFixed(1)} s`);
@@ -256,6 +309,7 @@ export async function runGrowth(opts: {
       const runId = RUN_ID(`act${n}`);
       const first: number[] = [];
       const snap: number[] = [];
+      const watch: number[] = [];
       let snapshotPages = 0;
       for (let r = 0; r < Math.max(3, Math.ceil(sizes.repeats / 3)); r++) {
         const [ms] = await timed(() => runs.listActions({ request: { limit: 100 }, runId }));
@@ -274,14 +328,20 @@ export async function runGrowth(opts: {
         });
         if (count !== n) throw new Error(`ListActions snapshot of act${n} returned ${count} actions`);
         snap.push(snapMs);
+        const [watchMs, seen] = await timed(() => watchSnapshot(runs, runId, n));
+        if (seen !== n) throw new Error(`WatchActions snapshot of act${n} held ${seen} actions`);
+        watch.push(watchMs);
       }
       const snapshotMs = median(snap);
+      const watchSnapshotMs = median(watch);
       listActions.push({
         actions: n,
         firstPageMs: round(median(first), 3),
         snapshotMs: round(snapshotMs, 1),
         snapshotPages,
         usPerRow: round((snapshotMs * 1000) / n, 1),
+        watchSnapshotMs: round(watchSnapshotMs, 1),
+        watchUsPerRow: round((watchSnapshotMs * 1000) / n, 1),
       });
     }
 
@@ -304,7 +364,7 @@ export async function runGrowth(opts: {
     return {
       db: opts.target.kind,
       seedSeconds: round(seedSeconds, 1),
-      listRuns: { runs: totalRuns, pageSize, walkPages: pages, walkSeconds: round(walkSeconds, 1), points, deepOverFirst, firstPageByRuns },
+      listRuns: { runs: totalRuns, pageSize, walkPages: pages, walkSeconds: round(walkSeconds, 1), points, deepOverFirst, firstPageByRuns, firstPages },
       listActions,
       getActionDetails,
     };
@@ -312,4 +372,66 @@ export async function runGrowth(opts: {
     await seeder.close();
     sessionManager.abort();
   }
+}
+
+// --- rows (issue 18) ----------------------------------------------------------------------
+
+/** A target row of the growth group, shaped like the driver's rows. */
+export interface GrowthRow {
+  id: string;
+  label: string;
+  baseline: string;
+  target: string;
+  baseMedian: number;
+  portMedian: number;
+  ratios: number[];
+  ratio: number;
+  errors: number;
+  status: "PASS" | "FAIL" | "SKIP" | "INFO";
+  note?: string;
+}
+
+/** Cost at the largest size ÷ cost at the smallest, same port, same run: target ≤ 1.3×. */
+export const GROWTH_TARGET = 1.3;
+
+/**
+ * Per database: ListRuns' first page at the largest vs the smallest table (each
+ * variant), and ListActions / WatchActions snapshot µs per row at the largest vs
+ * the smallest run. One ratio per database run (the growth group runs once).
+ */
+export function growthRows(growth: GrowthResult[], dbs: readonly string[], skipped: string | undefined): GrowthRow[] {
+  const rows: GrowthRow[] = [];
+  const row = (id: string, label: string, baseline: string, small: number | undefined, big: number | undefined, note?: string): GrowthRow => {
+    const base: GrowthRow = { id, label, baseline, target: `<= ${GROWTH_TARGET}×`, baseMedian: NaN, portMedian: NaN, ratios: [], ratio: NaN, errors: 0, status: "SKIP", note: note ?? skipped };
+    if (small === undefined || big === undefined || note || skipped) return base;
+    const ratio = big / small;
+    return { ...base, baseMedian: small, portMedian: big, ratios: [round(ratio, 3)], ratio: round(ratio, 3), status: ratio <= GROWTH_TARGET ? "PASS" : "FAIL", note: undefined };
+  };
+  for (const db of dbs) {
+    const g = growth.find((x) => x.db === db);
+    const dbLabel = db === "postgres" ? "PostgreSQL" : "SQLite";
+    const missing = g || skipped ? undefined : "not measured";
+    for (const variant of LIST_RUNS_VARIANTS) {
+      const byRuns = g?.listRuns.firstPages.find((f) => f.variant === variant)?.byRuns ?? [];
+      const small = byRuns[0];
+      const big = byRuns.at(-1);
+      rows.push(
+        row(
+          `growth-listruns-${variant}-${db}`,
+          `ListRuns first page (${VARIANT_LABELS[variant]}), ${dbLabel}: ${big?.runs.toLocaleString("en-US") ?? "100,000"} runs vs ${small?.runs.toLocaleString("en-US") ?? "1,000"}`,
+          "same port, small table",
+          small?.ms,
+          big?.ms,
+          missing,
+        ),
+      );
+    }
+    const acts = [...(g?.listActions ?? [])].sort((a, b) => a.actions - b.actions);
+    const small = acts[0];
+    const big = acts.at(-1);
+    const sizes = `${big?.actions.toLocaleString("en-US") ?? "10,000"} actions vs ${small?.actions.toLocaleString("en-US") ?? "100"}`;
+    rows.push(row(`growth-listactions-snapshot-${db}`, `ListActions snapshot µs per row, ${dbLabel}: ${sizes}`, "same port, small run", small?.usPerRow, big?.usPerRow, missing));
+    rows.push(row(`growth-watchactions-snapshot-${db}`, `WatchActions snapshot µs per row, ${dbLabel}: ${sizes}`, "same port, small run", small?.watchUsPerRow, big?.watchUsPerRow, missing));
+  }
+  return rows;
 }

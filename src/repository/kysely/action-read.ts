@@ -127,6 +127,8 @@ function scopeParts(scope: RunScope): string[] {
 
 const PAGE_COLUMNS = { ...ACTION_COLUMNS, ...ACTION_KEY_COLUMNS };
 const TIE_BREAK = Object.keys(ACTION_KEY_COLUMNS);
+const PROJECT_PINNED = ["project", "domain"];
+const RUN_PINNED = ["project", "domain", "run_name"];
 
 export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" | "findRun" | "getAction" | "listRuns" | "listActions"> {
   const { db } = h;
@@ -182,6 +184,8 @@ export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" 
         ...request,
         defaultSort: DEFAULT_ACTION_SORT,
         tieBreak: TIE_BREAK,
+        // A project's runs page along idx_actions_runs_default_order / idx_actions_runs_created.
+        pinned: scope.kind === "project" || scope.kind === "trigger" ? PROJECT_PINNED : undefined,
         columns: PAGE_COLUMNS,
         scope: listScope("ListRuns", scopeParts(scope), request.filters),
         dialect: h.kind,
@@ -198,6 +202,8 @@ export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" 
         ...request,
         defaultSort: DEFAULT_ACTION_SORT,
         tieBreak: TIE_BREAK,
+        // A run's actions page along idx_actions_run_list_order.
+        pinned: RUN_PINNED,
         columns: PAGE_COLUMNS,
         scope: listScope("ListActions", [run.project, run.domain, run.run], request.filters),
         dialect: h.kind,

@@ -5,6 +5,7 @@
  * actions a stream was told changed — one query for a whole batch instead of
  * one per action.
  */
+import { sql, type SqlBool } from "kysely";
 import type { DatabaseHandle } from "../dialect/index.js";
 import type { ActionStateReads, ActionStateRow } from "../interfaces/action.js";
 import type { ActionsTable } from "../schema/index.js";
@@ -43,9 +44,10 @@ export function createActionStateReads(h: DatabaseHandle): ActionStateReads {
     async listActionStates(run, after, limit) {
       let qb = ofRun(run);
       if (after) {
-        qb = qb.where((eb) =>
-          eb.or([eb("created_at", ">", after.createdAt), eb.and([eb("created_at", "=", after.createdAt), eb("name", ">", after.name)])]),
-        );
+        // A row-value bound: one range scan of idx_actions_run_created_name from
+        // the position on both databases (an OR of the two cases is checked
+        // row by row from the run's first action).
+        qb = qb.where(sql<SqlBool>`(created_at, name) > (${after.createdAt}, ${after.name})`);
       }
       return qb.orderBy("created_at").orderBy("name").limit(limit).execute();
     },

@@ -2,7 +2,8 @@
  * Keyset (seek) pagination.
  *
  * Rows are ordered by the requested sort (or the list's default), then by the
- * table's unique key ascending, so the order is total. A page fetches
+ * table's unique key ascending, so the order is total (columns the query pins
+ * to one value are left out). A page fetches
  * limit + 1 rows; when the extra row exists, the token records the last
  * returned row's order values and the next page starts strictly after them.
  * Rows inserted or deleted between requests therefore never cause another
@@ -29,6 +30,14 @@ export interface PageOptions {
   readonly defaultSort: readonly SortParam[];
   /** Columns of a unique key, appended ascending to make the order total. Must be NOT NULL. */
   readonly tieBreak: readonly string[];
+  /**
+   * Columns the query pins to one value (an equality in its WHERE, e.g. the
+   * project of ListRuns): they are left out of the order and the token, where
+   * they change nothing, so an index on (pinned…, order…) serves the ORDER BY
+   * as it is (a database does not know `x collate "C"` is constant when the
+   * WHERE says `x = $1`).
+   */
+  readonly pinned?: readonly string[];
   /** Types of every sort and tie-break column (e.g. `{ ...TASK_COLUMNS, ...TASK_KEY_COLUMNS }`). */
   readonly columns: ColumnSet;
   /** Page size; undefined ⇒ everything after the token. */
@@ -56,10 +65,10 @@ export interface OrderKey {
 }
 
 /** The effective total order: sort (or default) without repeated columns, then the tie-break key. */
-export function resolveOrder(opts: Pick<PageOptions, "sort" | "defaultSort" | "tieBreak" | "columns">): OrderKey[] {
+export function resolveOrder(opts: Pick<PageOptions, "sort" | "defaultSort" | "tieBreak" | "columns" | "pinned">): OrderKey[] {
   const requested = opts.sort.length > 0 ? opts.sort : opts.defaultSort;
   const keys: OrderKey[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>(opts.pinned);
   const add = (column: string, direction: SortDirection, isTieBreak: boolean) => {
     if (seen.has(column)) return;
     const spec = lookupColumn(opts.columns, column);
@@ -71,6 +80,7 @@ export function resolveOrder(opts: Pick<PageOptions, "sort" | "defaultSort" | "t
   for (const s of requested) add(s.column, s.direction, false);
   if (opts.tieBreak.length === 0) throw new Error("list pagination: a tie-break key is required");
   for (const column of opts.tieBreak) add(column, "asc", true);
+  if (!opts.tieBreak.some((c) => !opts.pinned?.includes(c))) throw new Error("list pagination: the tie-break key cannot be all pinned");
   return keys;
 }
 
@@ -99,33 +109,43 @@ function seekPosition(token: string, keys: readonly OrderKey[], hash: string): (
   });
 }
 
-/** WHERE condition selecting the rows strictly after `position` in the order `keys`. */
-function afterCondition(
+/** The condition a row's key meets when it equals `value` (IS NULL for a NULL position). */
+function equalTo(k: OrderKey, value: TypedValue | null, dialect: SqlDialect, table: string | undefined): RawBuilder<SqlBool> {
+  const expr = orderedExpr(columnRef(k.column, table), k.type, dialect);
+  return value === null ? sql<SqlBool>`${expr} is null` : sql<SqlBool>`${expr} = ${toSqlParam(k.type, value, dialect)}`;
+}
+
+/** The condition a row's key meets when it sorts strictly after `value` (nothing is after a NULL). */
+function beyond(k: OrderKey, value: TypedValue, dialect: SqlDialect, table: string | undefined): RawBuilder<SqlBool> {
+  const expr = orderedExpr(columnRef(k.column, table), k.type, dialect);
+  const param = toSqlParam(k.type, value, dialect);
+  const cmp = sql.raw(k.direction === "asc" ? ">" : "<");
+  return k.nullable ? sql<SqlBool>`(${expr} ${cmp} ${param} or ${expr} is null)` : sql<SqlBool>`${expr} ${cmp} ${param}`;
+}
+
+/**
+ * The rows strictly after `position`, as disjoint ranges in page order: range i
+ * holds the rows equal to the position on keys 0…i−1 and beyond it on key i,
+ * deepest key first. Each range is a conjunction — equalities, then one bound —
+ * so it is one index range scan starting at the position whatever the mix of
+ * directions (a single OR-nested condition can only be checked row by row from
+ * the start of the list, which makes page n cost O(n)).
+ */
+function afterRanges(
   keys: readonly OrderKey[],
   position: readonly (TypedValue | null)[],
   dialect: SqlDialect,
   table: string | undefined,
-): RawBuilder<SqlBool> {
-  // Built from the last key backwards:
-  //   after_i = beyond_i OR (equal_i AND after_{i+1}),  after_n = false.
-  let acc: RawBuilder<SqlBool> | undefined;
+): RawBuilder<SqlBool>[] {
+  const ranges: RawBuilder<SqlBool>[] = [];
   for (let i = keys.length - 1; i >= 0; i--) {
-    const k = keys[i];
     const value = position[i];
-    const expr = orderedExpr(columnRef(k.column, table), k.type, dialect);
-    if (value === null) {
-      // NULLs sort last: nothing is beyond a NULL, equal means IS NULL.
-      acc = acc ? sql<SqlBool>`(${expr} is null and ${acc})` : undefined;
-      continue;
-    }
-    const param = toSqlParam(k.type, value, dialect);
-    const cmp = sql.raw(k.direction === "asc" ? ">" : "<");
-    const beyond = k.nullable
-      ? sql<SqlBool>`(${expr} ${cmp} ${param} or ${expr} is null)`
-      : sql<SqlBool>`${expr} ${cmp} ${param}`;
-    acc = acc ? sql<SqlBool>`(${beyond} or (${expr} = ${param} and ${acc}))` : beyond;
+    if (value === null) continue;
+    const parts = keys.slice(0, i).map((k, j) => equalTo(k, position[j], dialect, table));
+    parts.push(beyond(keys[i], value, dialect, table));
+    ranges.push(sql.join(parts, sql` and `) as RawBuilder<SqlBool>);
   }
-  return acc ?? sql<SqlBool>`1 = 0`;
+  return ranges;
 }
 
 function orderItem(k: OrderKey, dialect: SqlDialect, table: string | undefined): RawBuilder<unknown> {
@@ -135,14 +155,19 @@ function orderItem(k: OrderKey, dialect: SqlDialect, table: string | undefined):
 }
 
 export interface PageQuery<O> {
-  /** The query with the seek condition, ORDER BY and LIMIT added. */
-  readonly query: SelectQueryBuilder<any, any, O>;
-  /** Cuts the fetched rows to the page and computes the next token. */
+  /**
+   * The queries of the page, in page order, each with its condition, ORDER BY
+   * and LIMIT: the first page is one query; a page after a token is one query
+   * per range after the token's position (see afterRanges), run one after the
+   * other until the page is full.
+   */
+  readonly queries: readonly SelectQueryBuilder<any, any, O>[];
+  /** Cuts the fetched rows (every query's, in order) to the page and computes the next token. */
   finish(rows: O[]): Page<O>;
 }
 
 /**
- * Adds the page's seek condition, ORDER BY and LIMIT (limit + 1) to `qb`.
+ * Adds the page's seek conditions, ORDER BY and LIMIT (limit + 1) to `qb`.
  * The query must not have an ORDER BY or LIMIT of its own and must select
  * every sort and tie-break column under its bare name.
  */
@@ -153,16 +178,17 @@ export function buildPageQuery<O>(qb: SelectQueryBuilder<any, any, O>, opts: Pag
   }
   const keys = resolveOrder(opts);
   const hash = orderHash(opts.scope, keys);
-
-  let query = qb;
-  if (opts.token !== "") {
-    query = query.where(afterCondition(keys, seekPosition(opts.token, keys, hash), dialect, table));
-  }
-  for (const k of keys) query = query.orderBy(orderItem(k, dialect, table));
-  if (limit !== undefined) query = query.limit(limit + 1);
+  const ordered = (q: SelectQueryBuilder<any, any, O>) => {
+    for (const k of keys) q = q.orderBy(orderItem(k, dialect, table));
+    return limit !== undefined ? q.limit(limit + 1) : q;
+  };
+  const queries =
+    opts.token === ""
+      ? [ordered(qb)]
+      : afterRanges(keys, seekPosition(opts.token, keys, hash), dialect, table).map((range) => ordered(qb.where(range)));
 
   return {
-    query,
+    queries,
     finish(rows: O[]): Page<O> {
       if (limit === undefined || rows.length <= limit) return { rows, nextToken: "" };
       const page = rows.slice(0, limit);
@@ -178,10 +204,41 @@ export function buildPageQuery<O>(qb: SelectQueryBuilder<any, any, O>, opts: Pag
   };
 }
 
-/** Runs one page of `qb`. */
+/**
+ * Runs one page of `qb`: its queries in order until limit + 1 rows are in
+ * hand. The ranges are disjoint, so a row shows up twice only if its order
+ * values changed between two of the statements; such a repeat is dropped.
+ */
 export async function paginate<O>(qb: SelectQueryBuilder<any, any, O>, opts: PageOptions): Promise<Page<O>> {
-  const { query, finish } = buildPageQuery(qb, opts);
-  return finish(await query.execute());
+  const { queries, finish } = buildPageQuery(qb, opts);
+  if (queries.length === 1) return finish(await queries[0].execute());
+  const want = opts.limit === undefined ? Infinity : opts.limit + 1;
+  const rows: O[] = [];
+  let seen: Set<string> | undefined;
+  for (const q of queries) {
+    const remaining = want - rows.length;
+    if (remaining <= 0) break;
+    const got = await (Number.isFinite(remaining) && remaining < want ? q.clearLimit().limit(remaining) : q).execute();
+    if (got.length === 0) continue;
+    if (rows.length > 0) {
+      seen ??= new Set(rows.map((r) => rowKey(r, opts.tieBreak)));
+      for (const r of got) {
+        const key = rowKey(r, opts.tieBreak);
+        if (!seen.has(key)) {
+          seen.add(key);
+          rows.push(r);
+        }
+      }
+    } else {
+      rows.push(...got);
+    }
+  }
+  return finish(rows);
+}
+
+function rowKey(row: unknown, columns: readonly string[]): string {
+  const r = row as Record<string, unknown>;
+  return JSON.stringify(columns.map((c) => String(r[c])));
 }
 
 /**

@@ -94,7 +94,9 @@ describe("page token encoding", () => {
 
 describe("buildPageQuery", () => {
   it("orders by the default sort then the key, fetching limit + 1 rows", () => {
-    const { sql, parameters } = query(opts()).query.compile();
+    const { queries } = query(opts());
+    expect(queries).toHaveLength(1);
+    const { sql, parameters } = queries[0].compile();
     expect(sql).toBe(
       'select * from "t" order by "created_at" desc, "project" collate "C" asc, "name" collate "C" asc, ' +
         '"version" collate "C" asc limit $1',
@@ -112,7 +114,7 @@ describe("buildPageQuery", () => {
       ],
       limit: undefined,
     });
-    expect(query(o).query.compile().sql).toBe(
+    expect(query(o).queries[0].compile().sql).toBe(
       'select * from "t" order by "label" collate binary desc nulls last, "name" collate binary desc, ' +
         '"project" collate binary asc, "version" collate binary asc',
     );
@@ -158,19 +160,28 @@ describe("buildPageQuery", () => {
       "n",
       "b",
     ]);
-    // The token leads to a seek condition over all keys.
-    const next = query({ ...o, token: page.nextToken }).query.compile();
-    expect(next.sql).toContain('where (("big" > $1 or "big" is null) or ("big" = $2 and');
-    expect(next.sql).toContain('"ended_at" is null and');
-    expect(next.parameters.slice(0, 4)).toEqual([5, 5, false, false]);
-    expect(next.parameters).toContain("2026-01-02T03:04:05.000007Z");
+    // The token leads to one range per key after the position, deepest first:
+    // equal on the keys before it, beyond it on its own (nothing is beyond the NULL ended_at).
+    const next = query({ ...o, token: page.nextToken }).queries.map((q) => q.compile());
+    expect(next).toHaveLength(7);
+    const where = (i: number) => next[i].sql.slice(next[i].sql.indexOf("where "), next[i].sql.indexOf(" order by"));
+    expect(where(0)).toBe(
+      'where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" = $3 and "created_at" = $4 and ' +
+        '"project" collate "C" = $5 and "name" collate "C" = $6 and "version" collate "C" > $7',
+    );
+    expect(where(4)).toBe('where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" > $3');
+    expect(where(5)).toBe('where "big" = $1 and "active" < $2');
+    expect(where(6)).toBe('where ("big" > $1 or "big" is null)');
+    expect(next[6].parameters).toEqual([5, 3]);
+    expect(next[5].parameters).toEqual([5, false, 3]);
+    expect(next[0].parameters).toContain("2026-01-02T03:04:05.000007Z");
   });
 
   it("keeps bigints beyond 2^53 exact", () => {
     const o = opts({ sort: [{ column: "big", direction: "desc" }] });
     const page = query(o).finish([row({ version: "a" }), row({ version: "b" }), row({ version: "c" })]);
     expect(decodePageToken(page.nextToken).values[0]).toBe("9007199254740993");
-    const next = query({ ...o, token: page.nextToken }).query.compile();
+    const next = query({ ...o, token: page.nextToken }).queries.at(-1)!.compile();
     expect(next.parameters[0]).toBe(9007199254740993n);
   });
 
@@ -178,7 +189,7 @@ describe("buildPageQuery", () => {
     const o = opts({ dialect: "sqlite", sort: [{ column: "active", direction: "asc" }] });
     const page = query(o).finish([row({ version: "a" }), row({ version: "b", active: 1 }), row({ version: "c" })]);
     expect(decodePageToken(page.nextToken).values[0]).toBe(true);
-    expect(query({ ...o, token: page.nextToken }).query.compile().parameters[0]).toBe(1);
+    expect(query({ ...o, token: page.nextToken }).queries.at(-1)!.compile().parameters[0]).toBe(1);
   });
 
   it("rejects a token from another scope, filter or sort", () => {
