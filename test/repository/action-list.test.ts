@@ -42,8 +42,11 @@ describe.each(await testDialects())("listing runs and actions on %s", (kind) => 
   };
 
   /** Follows next tokens to the end, returning every page. */
-  async function walk(list: (req: PageRequest) => Promise<{ rows: ActionRow[]; nextToken: string }>, init: MessageInitShape<typeof ListRequestSchema>) {
-    const pages: ActionRow[][] = [];
+  async function walk<R extends { name: string }>(
+    list: (req: PageRequest) => Promise<{ rows: R[]; nextToken: string }>,
+    init: MessageInitShape<typeof ListRequestSchema>,
+  ) {
+    const pages: R[][] = [];
     let token = "";
     do {
       const page = await list(request({ ...init, token }));
@@ -189,6 +192,16 @@ describe.each(await testDialects())("listing runs and actions on %s", (kind) => 
         }
       });
     }
+
+    it("reads ListActions pages without the spec and detail blobs", async () => {
+      const run: RunKey = { project: "proj1", domain: "domain1", run: "slim" };
+      await repo.createAction(newActionRow(clock, { run_name: "slim", name: "a0", created_by_subject: "alice" }));
+      const [row] = (await repo.listActions(run, request())).rows;
+      expect(row).toMatchObject({ name: "a0", created_by_subject: "alice" });
+      for (const blob of ["action_spec", "action_details", "detailed_info", "run_spec"]) expect(row).not.toHaveProperty(blob);
+      const filtered = await repo.listActions(run, request({ filters: [{ field: "created_by_subject", function: Filter_Function.EQUAL, values: ["alice"] }] }));
+      expect(filtered.rows.map((r) => r.name)).toEqual(["a0"]);
+    });
 
     it("walks ListActions of one run where every action shares created_at", async () => {
       const run: RunKey = { project: "proj1", domain: "domain1", run: "big" };

@@ -82,7 +82,7 @@ export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
   /** NotFoundError ("action not found: …") when absent. */
   getAction(key: ActionKey): Promise<ActionRow>;
   listRuns(scope: RunScope, request: PageRequest): Promise<Page<ActionRow>>;
-  listActions(run: RunKey, request: PageRequest): Promise<Page<ActionRow>>;
+  listActions(run: RunKey, request: PageRequest): Promise<Page<ActionListRow>>;
   /**
    * Phase-guarded update: applied only when the stored phase ≤ the new one,
    * the stored phase is FAILED/TIMED_OUT (a retry), or a PAUSED action settles
@@ -160,6 +160,9 @@ export type ActionStateRow = Pick<
   | "trigger_revision"
   | "created_by"
 >;
+
+/** A ListActions item: the slim row and the creator's subject (a filterable column). */
+export type ActionListRow = ActionStateRow & Pick<ActionRow, "created_by_subject">;
 
 /** Position in listActionStates: the last action already read, in (created_at, name) order. */
 export interface ActionStateCursor {

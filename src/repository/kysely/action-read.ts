@@ -7,48 +7,9 @@ import type { ActionKey, ActionRepo, RunKey, RunScope } from "../interfaces/acti
 import { ACTION_COLUMNS, ACTION_KEY_COLUMNS, applyFilters, listScope, paginate, type SortParam } from "../list/index.js";
 import type { ActionRow, ActionsTable, Database } from "../schema/index.js";
 
-/**
- * Every column of ActionsTable, selected explicitly: the SQLite table has two
- * extra columns (id, org) that rows must not carry.
- */
-const COLUMN_SET: Record<keyof ActionsTable, true> = {
-  project: true,
-  domain: true,
-  run_name: true,
-  name: true,
-  parent_action_name: true,
-  phase: true,
-  run_source: true,
-  action_type: true,
-  action_group: true,
-  task_project: true,
-  task_domain: true,
-  task_name: true,
-  task_version: true,
-  task_type: true,
-  task_short_name: true,
-  function_name: true,
-  environment_name: true,
-  action_spec: true,
-  action_details: true,
-  detailed_info: true,
-  run_spec: true,
-  abort_requested_at: true,
-  abort_attempt_count: true,
-  abort_reason: true,
-  created_at: true,
-  updated_at: true,
-  ended_at: true,
-  duration_ms: true,
-  attempts: true,
-  cache_status: true,
-  trigger_name: true,
-  trigger_task_name: true,
-  trigger_revision: true,
-  created_by: true,
-  created_by_subject: true,
-};
-export const ACTION_ROW_COLUMNS = Object.keys(COLUMN_SET) as (keyof ActionsTable)[];
+import { ACTION_LIST_COLUMNS, ACTION_ROW_COLUMNS } from "./action-columns.js";
+
+export { ACTION_ROW_COLUMNS };
 
 /**
  * The default order of ListRuns and ListActions: unfinished phases first,
@@ -193,8 +154,9 @@ export function createActionReads(h: DatabaseHandle): Pick<ActionRepo, "getRun" 
     },
 
     async listActions(run, request) {
+      // Slim rows: a page of a big run would otherwise carry every child's spec.
       const qb = applyFilters(
-        selectActions().where("project", "=", run.project).where("domain", "=", run.domain).where("run_name", "=", run.run),
+        db.selectFrom("actions").select(ACTION_LIST_COLUMNS).where("project", "=", run.project).where("domain", "=", run.domain).where("run_name", "=", run.run),
         request.filters,
         h.kind,
       );

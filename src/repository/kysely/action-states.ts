@@ -8,24 +8,8 @@
 import { sql, type SqlBool } from "kysely";
 import type { DatabaseHandle } from "../dialect/index.js";
 import type { ActionStateReads, ActionStateRow } from "../interfaces/action.js";
-import type { ActionsTable } from "../schema/index.js";
-import { ACTION_ROW_COLUMNS } from "./action-read.js";
+import { ACTION_STATE_COLUMNS } from "./action-columns.js";
 
-/**
- * The columns a slim row leaves out (checked against ActionStateRow: adding a
- * column to the table makes this fail to compile until it is placed).
- */
-const OMITTED: Record<Exclude<keyof ActionsTable, keyof ActionStateRow>, true> = {
-  action_spec: true,
-  action_details: true,
-  detailed_info: true,
-  run_spec: true,
-  abort_requested_at: true,
-  abort_attempt_count: true,
-  abort_reason: true,
-  created_by_subject: true,
-};
-export const ACTION_STATE_COLUMNS = ACTION_ROW_COLUMNS.filter((c) => !Object.hasOwn(OMITTED, c)) as (keyof ActionStateRow)[];
 
 /** Names per IN list (well under both databases' parameter limits). */
 const NAMES_PER_QUERY = 500;

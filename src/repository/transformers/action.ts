@@ -24,6 +24,7 @@ import {
   type ConditionActionMetadata,
   type Run,
 } from "#gen/flyteidl2/workflow/run_definition_pb.js";
+import type { ActionListRow } from "../interfaces/action.js";
 import type { ActionRow } from "../schema/index.js";
 import { toSecondsNanos, type Timestamp } from "../timestamps.js";
 
@@ -124,7 +125,9 @@ export function conditionMetadataFromRow(
 }
 
 /** Status from the row columns; duration_ms is kept when `keepDuration` accepts it. */
-function statusFromRow(row: ActionRow, keepDuration: (ms: number) => boolean): ActionStatus {
+function statusFromRow(
+  row: Pick<ActionRow, "phase" | "created_at" | "attempts" | "cache_status" | "ended_at" | "duration_ms">,
+  keepDuration: (ms: number) => boolean): ActionStatus {
   const status = create(ActionStatusSchema, {
     phase: row.phase,
     startTime: pbTimestamp(row.created_at),
@@ -150,7 +153,7 @@ export function runRowToRun(row: ActionRow): Run {
 }
 
 /** A ListActions item: metadata holds only parent and group; duration only when > 0. */
-export function actionRowToAction(row: ActionRow): Action {
+export function actionRowToAction(row: ActionListRow): Action {
   return create(ActionSchema, {
     id: actionIdFromRow(row),
     metadata: create(ActionMetadataSchema, { parent: row.parent_action_name ?? "", group: row.action_group ?? "" }),
