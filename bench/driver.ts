@@ -22,6 +22,7 @@
  *   BENCH_COMPARE_ENTRY  a second build of the port run in the same pairs (cmp-*), e.g. the
  *                   code before a change: its rows are printed against the same baselines
  *   BENCH_PORT_ENTRY  another build of the port to run instead of dist/main.js (experiments)
+ *   BENCH_PORT_RUNTIME=none  start the port with Node's defaults, not scripts/service-runtime.env
  *   BENCH_PORT_NODE_ARGS  extra node flags for the port (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  *   BENCH_STRICT=1  exit 1 when a target fails (default: report only)
  *   BENCH_RESULTS_DIR  where the JSON goes (default bench/results)
@@ -53,6 +54,7 @@ import {
   type ServerProcess,
 } from "./lib/servers.js";
 import { median, round } from "./lib/stats.js";
+import { serviceRuntime } from "./lib/runtime.js";
 
 // bench/.build/driver.js → repository root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -96,6 +98,8 @@ const settings = {
     watchDetails: num("BENCH_BIGRUN_WATCHERS", 10),
   },
   portNodeArgs: (env.BENCH_PORT_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
+  /** The service's runtime settings (scripts/service-runtime.env), or Node's defaults with BENCH_PORT_RUNTIME=none. */
+  portRuntime: serviceRuntime(ROOT, env.BENCH_PORT_RUNTIME),
   idleSettleMs: 1000,
 };
 
@@ -141,6 +145,7 @@ async function startKind(kind: ServerKind): Promise<Started> {
   }
   let args: string[];
   let nodeArgs: string[] = [];
+  let serverEnv: Record<string, string> = {};
   if (isPort(kind)) {
     const config = join(dir, "config.yaml");
     writeFileSync(
@@ -155,14 +160,15 @@ async function startKind(kind: ServerKind): Promise<Started> {
       }),
     );
     args = [kind.startsWith("cmp") ? COMPARE_ENTRY! : PORT_ENTRY, "--config", config];
-    nodeArgs = settings.portNodeArgs;
+    nodeArgs = [...settings.portRuntime.nodeFlags, ...settings.portNodeArgs];
+    serverEnv = settings.portRuntime.env;
   } else {
     args = [BASELINE_ENTRY, "--kind", kind.toLowerCase().replace("-", ""), "--port", String(port), "--migrations", MIGRATIONS, "--storage-prefix", `file://${dataDir}`];
     if (kind === "B1" || kind === "B3" || kind === "B4") args.push("--sqlite", join(dir, "runs.db"));
     if (kind === "B3" || kind === "B3-pg") args.push("--actions-url", stub.url);
     if (kind === "B2" || kind === "B3-pg" || kind === "B4-pg") args.push("--pg-db", pgDb!, "--pg-host", pg.host, "--pg-port", String(pg.port), "--pg-user", pg.user);
   }
-  const server = await startServer({ label: kind, args, nodeArgs, port, logFile, cwd: dir });
+  const server = await startServer({ label: kind, args, nodeArgs, env: serverEnv, port, logFile, cwd: dir });
   return {
     server,
     dir,

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from "node:v8";
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config/index.js";
 import { createLogger } from "./util/logger.js";
@@ -18,7 +19,13 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logger);
   logger.info(
-    { configFile: config.configFile ?? "(none: defaults)", database: config.database.kind, node: process.version },
+    {
+      configFile: config.configFile ?? "(none: defaults)",
+      database: config.database.kind,
+      node: process.version,
+      // The JavaScript heap's limit (scripts/start.sh sets it; README "Memory").
+      heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    },
     "Starting runs-service",
   );
 

@@ -59,6 +59,8 @@ export async function startServer(opts: {
   logFile: string;
   cwd: string;
   nodeArgs?: string[];
+  /** Added to the bench's environment. */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const baseUrl = `http://127.0.0.1:${opts.port}`;
@@ -66,6 +68,7 @@ export async function startServer(opts: {
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...opts.args], {
     cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
     stdio: ["ignore", fd, fd],
   });
   closeSync(fd);

@@ -12,8 +12,17 @@ export type Timestamp = string;
 const ISO_RE =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/**
+ * PostgreSQL's text for a UTC timestamp (the service's sessions run with
+ * TimeZone=UTC): "2026-01-02 03:04:05.123456+00", fraction optional.
+ */
+const PG_UTC_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.(\d{1,6}))?\+00$/;
+
 /** Parses an RFC 3339 / PostgreSQL timestamp text into the canonical form; undefined when it is not one. */
 export function parseTimestamp(text: string): Timestamp | undefined {
+  // Every row read from PostgreSQL comes this way: rearranged, no date arithmetic.
+  const utc = PG_UTC_RE.exec(text);
+  if (utc) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${((utc[1] ?? "") + "000000").slice(0, 6)}Z`;
   const m = ISO_RE.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac = "", zone = "Z"] = m;
@@ -31,8 +40,13 @@ export function parseTimestamp(text: string): Timestamp | undefined {
 
 /** Microseconds since the Unix epoch → canonical text. */
 export function fromEpochMicros(micros: bigint): Timestamp {
-  const ms = micros / 1000n;
-  const rem = Number(micros % 1000n);
+  // Floor division: before 1970 the remainder must still count forward.
+  let ms = micros / 1000n;
+  let rem = Number(micros % 1000n);
+  if (rem < 0) {
+    ms -= 1n;
+    rem += 1000;
+  }
   const date = new Date(Number(ms));
   const base = date.toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
   return `${base.slice(0, 23)}${String(rem).padStart(3, "0")}Z`;
@@ -51,6 +65,12 @@ export function fromSecondsNanos(seconds: bigint, nanos: number): Timestamp {
 
 /** Canonical text → protobuf Timestamp parts. */
 export function toSecondsNanos(ts: Timestamp): { seconds: bigint; nanos: number } {
+  // Whole seconds fit a double exactly; only the result becomes a bigint.
+  const ms = Date.parse(`${ts.slice(0, 19)}Z`);
+  const micros6 = ts.slice(20, 26);
+  if (!Number.isNaN(ms) && ts.length === 27 && ts[19] === "." && /^\d{6}$/.test(micros6)) {
+    return { seconds: BigInt(Math.floor(ms / 1000)), nanos: Number(micros6) * 1000 };
+  }
   const micros = toEpochMicros(ts);
   let seconds = micros / 1_000_000n;
   let rest = micros % 1_000_000n;
