@@ -113,6 +113,30 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     expect(bus.subscriberCount()).toBe(0);
   });
 
+  it("reads the next snapshot page while the current one is sent, and stops reading when the client leaves", async () => {
+    const run = newRun();
+    await repo.actions.createAction(taskRow(run, "a0", null));
+    for (let i = 0; i < 10; i++) await repo.actions.createAction(taskRow(run, `c${i}`, "a0"));
+    let reads = 0;
+    const spy: ActionRepo = {
+      ...repo.actions,
+      listActionStates: (key: RunKey, after: ActionStateCursor | undefined, limit: number) => {
+        reads++;
+        return repo.actions.listActionStates(key, after, limit);
+      },
+    };
+    const { ctx, abort } = context();
+    const s = open(handlers({ snapshotPageSize: 3, maxItemsPerMessage: 3 }, spy).watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx));
+    const first = (await s.next()) as WatchActionsResponse;
+    expect(first.enrichedActions.map((e) => e.action?.id?.name)).toEqual(["a0", "c0", "c1"]);
+    // The first page's message is out and the second page is already asked for.
+    expect(reads).toBe(2);
+    abort();
+    await s.close();
+    expect(reads).toBe(2);
+    expect(bus.subscriberCount()).toBe(0);
+  });
+
   it("past the inbox bound, re-lists the run and still ends on the newest state", async () => {
     const run = newRun();
     const names = Array.from({ length: 20 }, (_, i) => `n${i}`);

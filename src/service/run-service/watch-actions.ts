@@ -102,7 +102,9 @@ export class ActionTreeFeed {
 
 /**
  * Every action of the run in (created_at, name) order, a keyset page of slim
- * rows at a time (each page applied and sent before the next is read).
+ * rows at a time. The next page is read while the current one is applied and
+ * sent (rows written meanwhile arrive through the subscription, which is
+ * older than the first read).
  */
 async function* relist(
   deps: Pick<WatchDeps, "actions">,
@@ -110,14 +112,19 @@ async function* relist(
   opts: Pick<WatchOptions, "snapshotPageSize">,
   signal: AbortSignal,
 ): AsyncGenerator<WatchActionsResponse> {
-  let after: ActionStateCursor | undefined;
-  for (;;) {
-    if (signal.aborted) return;
-    const rows = await deps.actions.listActionStates(feed.run, after, opts.snapshotPageSize);
-    yield* feed.apply(rows);
-    if (rows.length < opts.snapshotPageSize) return;
-    const last = rows[rows.length - 1];
-    after = { createdAt: last.created_at, name: last.name };
+  const read = (after: ActionStateCursor | undefined) => deps.actions.listActionStates(feed.run, after, opts.snapshotPageSize);
+  let pending: Promise<ActionStateRow[]> | undefined = signal.aborted ? undefined : read(undefined);
+  try {
+    while (pending) {
+      const rows = await pending;
+      pending = undefined;
+      const last = rows.at(-1);
+      if (last && rows.length >= opts.snapshotPageSize && !signal.aborted) pending = read({ createdAt: last.created_at, name: last.name });
+      yield* feed.apply(rows);
+    }
+  } finally {
+    // Left early (the client went away): the read ahead may still fail, unobserved.
+    pending?.catch(() => undefined);
   }
 }
 
