@@ -67,12 +67,15 @@ interface MutableNode<Row extends TreeRow> {
   matchingDescendantCount: number;
   /** displayName(row), kept with the row. */
   label: string;
+  /** Matches the filters itself (not only through descendants). */
+  matching: boolean;
+  /** Shown: matches, or leads to a node that does. */
+  visible: boolean;
 }
 
 export class RunStateManager<Row extends TreeRow = TreeRow> {
+  // Match and visibility are flags on the nodes: no per-tree sets of names.
   private readonly nodes = new Map<string, MutableNode<Row>>();
-  private readonly visible = new Set<string>();
-  private readonly matching = new Set<string>();
 
   constructor(private readonly filters: ActionFilters = NO_FILTERS) {}
 
@@ -89,12 +92,12 @@ export class RunStateManager<Row extends TreeRow = TreeRow> {
   }
 
   isVisible(name: string): boolean {
-    return this.visible.has(name);
+    return this.nodes.get(name)?.visible ?? false;
   }
 
   /** Whether the node matches the filters itself (not just through descendants). */
   isDirectMatch(name: string): boolean {
-    return this.matching.has(name);
+    return this.nodes.get(name)?.matching ?? false;
   }
 
   /**
@@ -116,12 +119,11 @@ export class RunStateManager<Row extends TreeRow = TreeRow> {
       const node = this.nodes.get(name);
       if (!node) continue;
       const matches = matchesFilters(this.filters, node.row.phase, node.label);
-      const matched = this.matching.has(name);
-      if (matches && !matched) {
-        this.matching.add(name);
+      if (matches && !node.matching) {
+        node.matching = true;
         addToAncestors(node.parent, 1);
-      } else if (!matches && matched) {
-        this.matching.delete(name);
+      } else if (!matches && node.matching) {
+        node.matching = false;
         addToAncestors(node.parent, -1);
       }
     }
@@ -131,20 +133,20 @@ export class RunStateManager<Row extends TreeRow = TreeRow> {
     for (const name of changed) {
       const node = this.nodes.get(name);
       if (!node || result.has(name)) continue;
-      if (this.matching.has(name)) {
-        this.visible.add(name);
+      if (node.matching) {
+        node.visible = true;
         for (let up = node.parent; up; up = up.parent) {
-          if (!this.visible.has(up.name)) {
-            this.visible.add(up.name);
+          if (!up.visible) {
+            up.visible = true;
             result.set(up.name, true);
           }
         }
         result.set(name, true);
-      } else if (this.visible.has(name)) {
+      } else if (node.visible) {
         if (node.matchingDescendantCount > 0) {
           result.set(name, true);
         } else {
-          this.visible.delete(name);
+          node.visible = false;
           result.set(name, false);
           this.pruneAncestors(node.parent, result);
         }
@@ -174,6 +176,8 @@ export class RunStateManager<Row extends TreeRow = TreeRow> {
         childPhaseCounts: NO_COUNTS,
         matchingDescendantCount: 0,
         label: displayName(row),
+        matching: false,
+        visible: false,
       };
       this.nodes.set(row.name, node);
       changed.add(row.name);
@@ -204,9 +208,9 @@ export class RunStateManager<Row extends TreeRow = TreeRow> {
   /** Hides visible ancestors that no longer lead to a match, from `start` up to the first one still needed. */
   private pruneAncestors(start: MutableNode<Row> | undefined, result: Map<string, boolean>): void {
     for (let node = start; node; node = node.parent) {
-      if (!this.visible.has(node.name)) break;
-      if (node.matchingDescendantCount > 0 || this.matching.has(node.name)) break;
-      this.visible.delete(node.name);
+      if (!node.visible) break;
+      if (node.matchingDescendantCount > 0 || node.matching) break;
+      node.visible = false;
       if (!result.has(node.name)) result.set(node.name, false);
     }
   }
