@@ -51,9 +51,8 @@ import { traceRepositories } from "./telemetry/trace-repository.js";
 import { countSchedulerFires, createRunsMetrics, type RunsMetrics } from "./telemetry/prometheus.js";
 import { watchInboxStats } from "./service/run-service/watch-support.js";
 
-/** Watch messages smaller than this are sent uncompressed (the other RPCs: connect's 1 KiB). */
-const WATCH_COMPRESS_MIN_BYTES = 64 * 1024;
-const WATCH_METHODS = ["watchRuns", "watchActions", "watchRunDetails", "watchActionDetails", "watchGroups", "watchClusterEvents"] as const;
+/** WatchRuns messages smaller than this are sent uncompressed (the other RPCs: connect's 1 KiB). */
+const WATCH_RUNS_COMPRESS_MIN_BYTES = 64 * 1024;
 
 export interface AppOptions {
   config: Config;
@@ -199,11 +198,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       mount(ProjectService, createProjectService({ projects: repository.projects, domains, clock })),
       mount(TaskService, createTaskService({ tasks: repository.tasks, projects: repository.projects })),
       mount(TriggerService, createTriggerService({ triggers: repository.triggers, projects: repository.projects })),
-      // Watches: a live message is compressed only when large (a snapshot), not per stream per change: each
-      // compression is a zlib job on the libuv threadpool (and a deflate context of native memory), which 100
-      // WatchRuns streams × a batch of a few runs saturate, delaying the file writes of CreateRun and every
-      // stream behind them; 20 streams on a big run left ~40 MiB of fragmented malloc memory behind.
-      mount(RunService, runService, Object.fromEntries(WATCH_METHODS.map((m) => [m, { compressMinBytes: WATCH_COMPRESS_MIN_BYTES }]))),
+      // WatchRuns: a live message is compressed only when large (a snapshot), not per stream per change: each
+      // compression is a zlib job on the libuv threadpool, which 100 streams × a batch of a few runs saturate,
+      // delaying the file writes of CreateRun and every stream behind them.
+      mount(RunService, runService, { watchRuns: { compressMinBytes: WATCH_RUNS_COMPRESS_MIN_BYTES } }),
       mount(
         InternalRunService,
         createInternalRunService({
