@@ -13,11 +13,11 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
-  compressionGzip,
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { gzipLevel1 } from "./compression.js";
 import type { Logger } from "pino";
 import {
   createParseErrorContext,
@@ -76,7 +76,7 @@ export function createRequestHandler(opts: RequestHandlerOptions): NodeHandlerFn
     connect: true,
     grpc: true,
     grpcWeb: true,
-    acceptCompression: [compressionGzip, compressionBrotli],
+    acceptCompression: [gzipLevel1, compressionBrotli],
     readMaxBytes: opts.maxRequestBytes,
     shutdownSignal: opts.shutdownSignal,
     // Outermost, so that inner interceptors already see the corrected code.
