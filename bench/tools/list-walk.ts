@@ -60,7 +60,7 @@ for (let round = 0; round < (process.env.LIST_WALK_PROFILE ? 0 : 4); round++) {
         { project: runId.project, domain: runId.domain, run: runId.name },
         parseListRequest(create(ListRequestSchema, { limit: 200, token }), ACTION_COLUMNS),
       );
-      toBinary(ListActionsResponseSchema, create(ListActionsResponseSchema, { actions: page.rows.map(actionRowToAction), token: page.nextToken }));
+      toBinary(ListActionsResponseSchema, create(ListActionsResponseSchema, { actions: page.rows.map((r) => actionRowToAction(r)), token: page.nextToken }));
       token = page.nextToken;
     } while (token);
     console.log(`  walk, repository + encode: ${(performance.now() - t0).toFixed(0)} ms`);

@@ -5,7 +5,13 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { EnrichedIdentitySchema, type EnrichedIdentity } from "#gen/flyteidl2/common/identity_pb.js";
 import { TimestampSchema, type Timestamp as PbTimestamp } from "@bufbuild/protobuf/wkt";
-import { ActionIdentifierSchema, TriggerIdentifierSchema, TriggerNameSchema, type ActionIdentifier } from "#gen/flyteidl2/common/identifier_pb.js";
+import {
+  ActionIdentifierSchema,
+  TriggerIdentifierSchema,
+  TriggerNameSchema,
+  type ActionIdentifier,
+  type RunIdentifier,
+} from "#gen/flyteidl2/common/identifier_pb.js";
 import { TaskIdentifierSchema } from "#gen/flyteidl2/task/task_definition_pb.js";
 import {
   ActionMetadataSchema,
@@ -152,10 +158,13 @@ export function runRowToRun(row: ActionRow): Run {
   });
 }
 
-/** A ListActions item: metadata holds only parent and group; duration only when > 0. */
-export function actionRowToAction(row: ActionListRow): Action {
+/**
+ * A ListActions item: metadata holds only parent and group; duration only when > 0.
+ * `run` (the run's identifier, shared by every item of a page) saves building it per row.
+ */
+export function actionRowToAction(row: ActionListRow, run?: RunIdentifier): Action {
   return create(ActionSchema, {
-    id: actionIdFromRow(row),
+    id: run ? create(ActionIdentifierSchema, { run, name: row.name }) : actionIdFromRow(row),
     metadata: create(ActionMetadataSchema, { parent: row.parent_action_name ?? "", group: row.action_group ?? "" }),
     status: statusFromRow(row, (ms) => ms > 0),
   });

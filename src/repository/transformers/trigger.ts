@@ -1,5 +1,5 @@
 import { clone, create, fromBinary, toBinary, type DescEnum } from "@bufbuild/protobuf";
-import { TimestampSchema, type Timestamp as PbTimestamp } from "@bufbuild/protobuf/wkt";
+import type { Timestamp as PbTimestamp } from "@bufbuild/protobuf/wkt";
 import { TriggerIdentifierSchema, type TriggerName } from "#gen/flyteidl2/common/identifier_pb.js";
 import {
   TriggerAutomationSpecSchema,
@@ -22,8 +22,9 @@ import {
 } from "#gen/flyteidl2/trigger/trigger_definition_pb.js";
 import type { TriggerDraft, TriggerKey } from "../interfaces/trigger.js";
 import { sqlBool, type TriggerRevisionRow, type TriggerRow } from "../schema/index.js";
-import { toEpochMicros, toSecondsNanos, type Timestamp } from "../timestamps.js";
+import { toEpochMicros, type Timestamp } from "../timestamps.js";
 import { automationType } from "../../scheduler/automation.js";
+import { pbTimestamp } from "./action.js";
 
 function enumName(desc: DescEnum, value: number): string {
   return desc.values.find((v) => v.number === value)?.name ?? String(value);
@@ -43,9 +44,7 @@ export function parseRevisionAction(name: string): TriggerRevisionAction {
   return (enumNumber(TriggerRevisionActionSchema, name) ?? 0) as TriggerRevisionAction;
 }
 
-export function pbTimestamp(ts: Timestamp): PbTimestamp {
-  return create(TimestampSchema, toSecondsNanos(ts));
-}
+export { pbTimestamp };
 
 function optionalTimestamp(ts: Timestamp | null): PbTimestamp | undefined {
   return ts === null ? undefined : pbTimestamp(ts);

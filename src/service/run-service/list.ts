@@ -1,6 +1,7 @@
 /** ListRuns (root actions in a scope) and ListActions (the actions of one run). */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { RunIdentifierSchema } from "#gen/flyteidl2/common/identifier_pb.js";
 import { ListActionsResponseSchema, ListRunsResponseSchema, type ListRunsRequest } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { RunScope } from "../../repository/interfaces/action.js";
 import { ACTION_COLUMNS, parseListRequest } from "../../repository/list/index.js";
@@ -52,7 +53,9 @@ export function listHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers, "li
     async listActions(req) {
       const run = runKeyOf(req.runId);
       const page = await actions.listActions(run, parseListRequest(req.request, ACTION_COLUMNS));
-      return create(ListActionsResponseSchema, { actions: page.rows.map(actionRowToAction), token: page.nextToken });
+      // One run identifier for every item (the rows' org is not stored: "").
+      const runId = create(RunIdentifierSchema, { org: "", project: run.project, domain: run.domain, name: run.run });
+      return create(ListActionsResponseSchema, { actions: page.rows.map((row) => actionRowToAction(row, runId)), token: page.nextToken });
     },
   };
 }
