@@ -29,13 +29,16 @@ function sameState(a: WatchRow, b: WatchRow): boolean {
 /**
  * EnrichedActions of childless nodes shown as matching, by row: every
  * WatchActions stream that applies the same row (streams share the rows of
- * their reads) sends the same message, so it is built once, not once per
- * stream. Only such nodes: their message depends on the row alone.
+ * their live reads) sends the same message, so it is built once, not once per
+ * stream. Only such nodes: their message depends on the row alone. Rows a
+ * stream read alone (its snapshot) are not cached: an entry per row of a big
+ * run would only add work for the collector (weak-map entries are traced
+ * apart from ordinary objects).
  */
 const leafMessages = new WeakMap<WatchRow, EnrichedAction>();
 
-function enrichedActionOf(run: RunKey, update: NodeUpdate<WatchRow>): EnrichedAction {
-  if (!update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
+function enrichedActionOf(run: RunKey, update: NodeUpdate<WatchRow>, shared: boolean): EnrichedAction {
+  if (!shared || !update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
   let message = leafMessages.get(update.node.row);
   if (!message) {
     message = nodeUpdateToEnrichedAction(run, update);
@@ -62,8 +65,12 @@ export class ActionTreeFeed {
     return this.orphans.size;
   }
 
-  /** Applies re-read rows; returns the messages to send (none when nothing visible changed). */
-  apply(rows: readonly WatchRow[]): WatchActionsResponse[] {
+  /**
+   * Applies re-read rows; returns the messages to send (none when nothing
+   * visible changed). `shared`: the rows are the very objects other streams
+   * apply too (live reads), so their leaf messages are worth sharing.
+   */
+  apply(rows: readonly WatchRow[], shared = false): WatchActionsResponse[] {
     const candidates = new Map(this.orphans);
     for (const row of rows) {
       const known = this.tree.get(row.name);
@@ -95,7 +102,7 @@ export class ActionTreeFeed {
     this.orphans = new Map(remaining.map((row) => [row.name, row]));
 
     const updates = this.tree.upsertActions(ready);
-    const enriched = updates.map((u) => enrichedActionOf(this.run, u));
+    const enriched = updates.map((u) => enrichedActionOf(this.run, u, shared));
     return chunk(enriched, this.maxItemsPerMessage).map((part) => create(WatchActionsResponseSchema, { enrichedActions: part }));
   }
 }
@@ -165,7 +172,10 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
             loadMany,
           );
           if (ctx.signal.aborted) return;
-          yield* feed.apply(rows.filter((r): r is ActionStateRow => r !== undefined));
+          yield* feed.apply(
+            rows.filter((r): r is ActionStateRow => r !== undefined),
+            true,
+          );
         }
       } finally {
         sub.close();
