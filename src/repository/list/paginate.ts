@@ -124,12 +124,19 @@ function beyond(k: OrderKey, value: TypedValue, dialect: SqlDialect, table: stri
 }
 
 /**
- * The rows strictly after `position`, as disjoint ranges in page order: range i
- * holds the rows equal to the position on keys 0…i−1 and beyond it on key i,
- * deepest key first. Each range is a conjunction — equalities, then one bound —
- * so it is one index range scan starting at the position whatever the mix of
- * directions (a single OR-nested condition can only be checked row by row from
- * the start of the list, which makes page n cost O(n)).
+ * The rows strictly after `position`, as disjoint ranges in page order. The
+ * keys form groups: a run of adjacent non-nullable keys sorted the same way
+ * is one group, a nullable key a group of its own. Range g holds the rows
+ * equal to the position on the groups before g and beyond it on group g
+ * (a row-value comparison for a group of several keys), deepest group first.
+ * Each range is a conjunction — equalities, then one bound — so it is one
+ * index range scan starting at the position whatever the mix of directions
+ * (a single OR-nested condition can only be checked row by row from the start
+ * of the list, which makes page n cost O(n)); grouping makes the usual page
+ * one statement: after (phase, created_at, name) the first range is
+ * `phase = ? and (created_at, name) < (?, ?)`, not `… and created_at = ? and
+ * name < ?` (empty whenever no two actions share a created_at) and then a
+ * second statement.
  */
 function afterRanges(
   keys: readonly OrderKey[],
@@ -137,15 +144,35 @@ function afterRanges(
   dialect: SqlDialect,
   table: string | undefined,
 ): RawBuilder<SqlBool>[] {
+  const groups: { start: number; end: number }[] = [];
+  keys.forEach((k, i) => {
+    const last = groups.at(-1);
+    const prev = keys[i - 1];
+    if (last && prev && !k.nullable && !prev.nullable && prev.direction === k.direction) last.end = i + 1;
+    else groups.push({ start: i, end: i + 1 });
+  });
   const ranges: RawBuilder<SqlBool>[] = [];
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const value = position[i];
-    if (value === null) continue;
-    const parts = keys.slice(0, i).map((k, j) => equalTo(k, position[j], dialect, table));
-    parts.push(beyond(keys[i], value, dialect, table));
+  for (let g = groups.length - 1; g >= 0; g--) {
+    const { start, end } = groups[g]!;
+    const parts = keys.slice(0, start).map((k, j) => equalTo(k, position[j], dialect, table));
+    if (end - start === 1) {
+      const value = position[start];
+      if (value === null) continue;
+      parts.push(beyond(keys[start]!, value, dialect, table));
+    } else {
+      parts.push(rowBeyond(keys.slice(start, end), position.slice(start, end) as TypedValue[], dialect, table));
+    }
     ranges.push(sql.join(parts, sql` and `) as RawBuilder<SqlBool>);
   }
   return ranges;
+}
+
+/** Non-nullable keys sorted the same way, strictly after `values` as one row value: `(a, b) > (?, ?)`. */
+function rowBeyond(keys: readonly OrderKey[], values: readonly TypedValue[], dialect: SqlDialect, table: string | undefined): RawBuilder<SqlBool> {
+  const exprs = keys.map((k) => orderedExpr(columnRef(k.column, table), k.type, dialect));
+  const params = keys.map((k, i) => toSqlParam(k.type, values[i]!, dialect));
+  const cmp = sql.raw(keys[0]!.direction === "asc" ? ">" : "<");
+  return sql<SqlBool>`(${sql.join(exprs)}) ${cmp} (${sql.join(params)})`;
 }
 
 function orderItem(k: OrderKey, dialect: SqlDialect, table: string | undefined): RawBuilder<unknown> {

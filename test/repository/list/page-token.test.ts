@@ -160,20 +160,23 @@ describe("buildPageQuery", () => {
       "n",
       "b",
     ]);
-    // The token leads to one range per key after the position, deepest first:
-    // equal on the keys before it, beyond it on its own (nothing is beyond the NULL ended_at).
+    // The token leads to one range per group of keys after the position, deepest first: equal on the
+    // groups before it, beyond it on its own. Adjacent non-nullable keys sorted the same way are one group
+    // compared as a row value (project, name, version); nothing is beyond the NULL ended_at.
     const next = query({ ...o, token: page.nextToken }).queries.map((q) => q.compile());
-    expect(next).toHaveLength(7);
+    expect(next).toHaveLength(5);
     const where = (i: number) => next[i].sql.slice(next[i].sql.indexOf("where "), next[i].sql.indexOf(" order by"));
     expect(where(0)).toBe(
       'where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" = $3 and "created_at" = $4 and ' +
-        '"project" collate "C" = $5 and "name" collate "C" = $6 and "version" collate "C" > $7',
+        '("project" collate "C", "name" collate "C", "version" collate "C") > ($5, $6, $7)',
     );
-    expect(where(4)).toBe('where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" > $3');
-    expect(where(5)).toBe('where "big" = $1 and "active" < $2');
-    expect(where(6)).toBe('where ("big" > $1 or "big" is null)');
-    expect(next[6].parameters).toEqual([5, 3]);
-    expect(next[5].parameters).toEqual([5, false, 3]);
+    expect(where(1)).toBe('where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" = $3 and "created_at" < $4');
+    expect(where(2)).toBe('where "big" = $1 and "active" = $2 and "ended_at" is null and "phase" > $3');
+    expect(where(3)).toBe('where "big" = $1 and "active" < $2');
+    expect(where(4)).toBe('where ("big" > $1 or "big" is null)');
+    expect(next[4].parameters).toEqual([5, 3]);
+    expect(next[3].parameters).toEqual([5, false, 3]);
+    expect(next[0].parameters.slice(4, 7)).toEqual(["p", "n", "b"]);
     expect(next[0].parameters).toContain("2026-01-02T03:04:05.000007Z");
   });
 
