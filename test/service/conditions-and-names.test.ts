@@ -1,7 +1,7 @@
 // Service tier of the v2.0.43 behaviours: the run-name rule (the reference's TestCreateRun_RejectsInvalidRunName and
 // "generated names pass run name validation"), condition recording and the signal write (condition_test.go),
 // and a WatchActions snapshot that stays complete while an action's start moves under it.
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { HandlerContext } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
@@ -10,7 +10,7 @@ import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { UpdateActionStatusRequestSchema } from "#gen/flyteidl2/workflow/internal_run_service_pb.js";
 import { ActionSpecSchema, ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { RunInfoSchema } from "#gen/flyteidl2/workflow/run_info_pb.js";
-import { WatchActionsRequestSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import { WatchActionsRequestSchema, WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import { createInProcessBus } from "../../src/events/bus.js";
 import type { ActionRepo, ActionStateCursor, RunKey } from "../../src/repository/interfaces/action.js";
 import { createRepository } from "../../src/repository/index.js";
@@ -131,10 +131,12 @@ describe.each(await testDialects())("WatchActions snapshot while starts move, on
       const controller = new AbortController();
       const stream = handlers.watchActions!(create(WatchActionsRequestSchema, { runId: { org: "o", project: WPROJECT, domain: WDOMAIN, name: run } }), {
         signal: controller.signal,
+        requestHeader: new Headers({ "content-type": "application/grpc" }),
       } as HandlerContext);
       const seen: WatchActionsResponse[] = [];
       for await (const m of stream) {
-        seen.push(m as WatchActionsResponse);
+        // As a binary client decodes it (shared entries travel pre-encoded).
+        seen.push(fromBinary(WatchActionsResponseSchema, toBinary(WatchActionsResponseSchema, m as WatchActionsResponse)));
         const c5 = latestActions(seen).get("c5");
         if (latestActions(seen).size === 6 && c5?.action?.status?.phase === ActionPhase.RUNNING) break;
       }

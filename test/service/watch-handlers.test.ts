@@ -6,6 +6,7 @@ import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import {
   WatchActionsRequestSchema,
+  WatchActionsResponseSchema,
   WatchRunsRequestSchema,
   WatchRunsResponseSchema,
   type WatchActionsResponse,
@@ -28,7 +29,10 @@ const runId = (name: string) => ({ org: "o", project: PROJECT, domain: DOMAIN, n
 const received = (m: unknown) =>
   m === undefined ? undefined : fromBinary(WatchRunsResponseSchema, toBinary(WatchRunsResponseSchema, m as WatchRunsResponse));
 
-/** Reads a handler's stream by hand: nothing is read unless asked (a stalled client). */
+/** A WatchActions message as a binary client decodes it (shared entries travel pre-encoded: watch-actions-messages.ts). */
+const receivedActions = (m: WatchActionsResponse) => fromBinary(WatchActionsResponseSchema, toBinary(WatchActionsResponseSchema, m));
+
+/** Reads a handler's stream by hand: nothing is read unless asked (a stalled client); WatchActions messages decoded. */
 function open<T>(stream: AsyncIterable<T>) {
   const it = stream[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<T>> | undefined;
@@ -42,7 +46,9 @@ function open<T>(stream: AsyncIterable<T>) {
       clearTimeout(timer);
       if (!result) return undefined;
       pending = undefined;
-      return result.done ? undefined : result.value;
+      if (result.done) return undefined;
+      const m = result.value as { $typeName?: string };
+      return (m.$typeName === WatchActionsResponseSchema.typeName ? receivedActions(m as WatchActionsResponse) : m) as T;
     },
     close: () => it.return?.(undefined),
   };
@@ -244,14 +250,20 @@ describe.each(await testDialects())("Watch handlers on %s", (kind) => {
     };
     const h = handlers({}, spy);
     const { ctx, abort } = context();
-    const streams = Array.from({ length: 10 }, () => open(h.watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx)));
-    for (const s of streams) await s.next();
+    const raw = Array.from({ length: 10 }, () => h.watchActions!(create(WatchActionsRequestSchema, { runId: runId(run) }), ctx)[Symbol.asyncIterator]());
+    for (const s of raw) await s.next();
     await repo.actions.updateActionPhase({ project: PROJECT, domain: DOMAIN, run, action: "b" }, { phase: ActionPhase.FAILED, attempts: 1, cacheStatus: 0 });
-    const got = await Promise.all(streams.map(async (s) => latest([(await s.next()) as WatchActionsResponse]).get("b")?.action?.status?.phase));
-    expect(got).toEqual(streams.map(() => ActionPhase.FAILED));
+    const messages = await Promise.all(raw.map(async (s) => (await s.next()).value as WatchActionsResponse));
+    const got = messages.map((m) => latest([receivedActions(m)]).get("b")?.action?.status?.phase);
+    expect(got).toEqual(raw.map(() => ActionPhase.FAILED));
     expect(reads).toBe(1);
+    // b's entry (a leaf) was encoded once: all ten messages carry the very same bytes for it (a0's, with
+    // b's phase counted, is each stream's own).
+    const uses = new Map<Uint8Array, number>();
+    for (const m of messages) for (const f of m.$unknown ?? []) uses.set(f.data, (uses.get(f.data) ?? 0) + 1);
+    expect(Math.max(...uses.values())).toBe(10);
     abort();
-    await Promise.all(streams.map((s) => s.close()));
+    await Promise.all(raw.map((s) => s.return?.(undefined)));
   });
 
   it("WatchRuns sends the changes published while it was being woken in one message, each run's newest state", async () => {

@@ -3,16 +3,16 @@
  * then every change, each message carrying the nodes whose shown state
  * changed (see ../run-state).
  */
-import { create } from "@bufbuild/protobuf";
-import { WatchActionsResponseSchema, type WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
+import type { WatchActionsResponse } from "#gen/flyteidl2/workflow/run_service_pb.js";
 import type { ActionStateCursor, ActionStateRow, RunKey } from "../../repository/interfaces/action.js";
-import type { EnrichedAction } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { compareCreated, parseActionFilters, RunStateManager, type NodeUpdate } from "../run-state/index.js";
 import type { WatchRow } from "./watch-convert.js";
 import { runKeyOf, type RunServiceHandlers } from "./index.js";
 import { nodeUpdateToEnrichedAction } from "./watch-convert.js";
 import { SharedReads } from "./watch-shared-reads.js";
-import { chunk, subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
+import { subscribeInbox, watchOptions, type WatchDeps, type WatchOptions } from "./watch-support.js";
+import { watchActionsMessages, type ActionEntry } from "./watch-actions-messages.js";
+import { isBinaryCodec } from "./watch-runs-messages.js";
 
 /** Whether two reads of an action show the same state (the columns a write changes). */
 function sameState(a: WatchRow, b: WatchRow): boolean {
@@ -29,22 +29,23 @@ function sameState(a: WatchRow, b: WatchRow): boolean {
 /**
  * EnrichedActions of childless nodes shown as matching, by row: every
  * WatchActions stream that applies the same row (streams share the rows of
- * their live reads) sends the same message, so it is built once, not once per
+ * their live reads) sends the same message, so it is built once, and encoded
+ * once for the binary streams (watch-actions-messages.ts), not once per
  * stream. Only such nodes: their message depends on the row alone. Rows a
  * stream read alone (its snapshot) are not cached: an entry per row of a big
  * run would only add work for the collector (weak-map entries are traced
  * apart from ordinary objects).
  */
-const leafMessages = new WeakMap<WatchRow, EnrichedAction>();
+const leafEntries = new WeakMap<WatchRow, ActionEntry>();
 
-function enrichedActionOf(run: RunKey, update: NodeUpdate<WatchRow>, shared: boolean): EnrichedAction {
-  if (!shared || !update.meetsFilter || update.node.childPhaseCounts.size > 0) return nodeUpdateToEnrichedAction(run, update);
-  let message = leafMessages.get(update.node.row);
-  if (!message) {
-    message = nodeUpdateToEnrichedAction(run, update);
-    leafMessages.set(update.node.row, message);
+function entryOf(run: RunKey, update: NodeUpdate<WatchRow>, shared: boolean): ActionEntry {
+  if (!shared || !update.meetsFilter || update.node.childPhaseCounts.size > 0) return { message: nodeUpdateToEnrichedAction(run, update) };
+  let entry = leafEntries.get(update.node.row);
+  if (!entry) {
+    entry = { message: nodeUpdateToEnrichedAction(run, update), shared: {} };
+    leafEntries.set(update.node.row, entry);
   }
-  return message;
+  return entry;
 }
 
 /**
@@ -58,6 +59,8 @@ export class ActionTreeFeed {
     readonly run: RunKey,
     readonly tree: RunStateManager<WatchRow>,
     private readonly maxItemsPerMessage: number,
+    /** The stream's codec is binary protobuf: shared entries may travel pre-encoded. */
+    private readonly binary = false,
   ) {}
 
   /** Orphans waiting for their parent (tests, diagnostics). */
@@ -102,8 +105,8 @@ export class ActionTreeFeed {
     this.orphans = new Map(remaining.map((row) => [row.name, row]));
 
     const updates = this.tree.upsertActions(ready);
-    const enriched = updates.map((u) => enrichedActionOf(this.run, u, shared));
-    return chunk(enriched, this.maxItemsPerMessage).map((part) => create(WatchActionsResponseSchema, { enrichedActions: part }));
+    const entries = updates.map((u) => entryOf(this.run, u, shared));
+    return watchActionsMessages(entries, this.binary, this.maxItemsPerMessage);
   }
 }
 
@@ -144,7 +147,8 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
   return {
     async *watchActions(req, ctx) {
       const run = runKeyOf(req.runId);
-      const feed = new ActionTreeFeed(run, new RunStateManager<WatchRow>(parseActionFilters(req.filter)), opts.maxItemsPerMessage);
+      const binary = isBinaryCodec(ctx.requestHeader.get("content-type"));
+      const feed = new ActionTreeFeed(run, new RunStateManager<WatchRow>(parseActionFilters(req.filter)), opts.maxItemsPerMessage, binary);
       // Subscribed before the first read: nothing written meanwhile is missed.
       const runPrefix = `${run.project}\n${run.domain}\n${run.run}\n`;
       const sub = subscribeInbox<{ action: string; seenAt: number }>(deps, opts, (e) =>
