@@ -98,10 +98,10 @@ describe("the built bundle", () => {
   it("stops on a SIGTERM sent to `npm start` (the service is not left running under init)", async () => {
     const app = await startBundle("file://$DIR/data", "npm");
     expect((await app.createRun("rbundle3")).status).toBe(200);
-    // Started with the runtime settings of scripts/service-runtime.env (a 1,536 MiB old space plus the young generation).
+    // Started with the runtime settings of scripts/service-runtime.env (a 1,024 MiB old space plus the young generation).
     const heapLimit = Number(/"heapLimitMiB":(\d+)/.exec(app.log())?.[1]);
-    expect(heapLimit).toBeGreaterThanOrEqual(1536);
-    expect(heapLimit).toBeLessThan(1600);
+    expect(heapLimit).toBeGreaterThanOrEqual(1024);
+    expect(heapLimit).toBeLessThan(1100);
     expect(await app.stop()).toBe(0);
     expect(app.log()).toContain('"msg":"stopped"');
     // Nothing answers on the port any more.
