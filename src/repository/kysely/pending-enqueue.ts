@@ -30,7 +30,7 @@ export function pendingEnqueueValues(key: ActionKey, init: PendingEnqueueInit, n
 /** The columns of a record, in the order pendingEnqueueSelection gives them. */
 export const PENDING_ENQUEUE_COLUMNS = ["project", "domain", "run_name", "name", "request", "attempts", "next_attempt_at", "last_error", "created_at", "updated_at"] as const;
 
-const POSTGRES_TYPES: Record<(typeof PENDING_ENQUEUE_COLUMNS)[number], string> = {
+export const POSTGRES_RECORD_TYPES: Record<(typeof PENDING_ENQUEUE_COLUMNS)[number], string> = {
   project: "text",
   domain: "text",
   run_name: "text",
@@ -49,7 +49,7 @@ const POSTGRES_TYPES: Record<(typeof PENDING_ENQUEUE_COLUMNS)[number], string> =
  * `INSERT INTO pending_enqueues … SELECT`.
  */
 export function pendingEnqueueSelection(record: NewPendingEnqueueRow) {
-  return PENDING_ENQUEUE_COLUMNS.map((column) => sql`${record[column] ?? null}::${sql.raw(POSTGRES_TYPES[column])}`.as(column));
+  return PENDING_ENQUEUE_COLUMNS.map((column) => sql`${record[column] ?? null}::${sql.raw(POSTGRES_RECORD_TYPES[column])}`.as(column));
 }
 
 /** ON CONFLICT of an insert into pending_enqueues: the new record replaces the one there (new request, attempt 1, new lease). */
