@@ -98,6 +98,19 @@ export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore 
       }
     },
 
+    async writeNew(uri, data) {
+      const target = toPath(uri);
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        // O_EXCL: never replaces a file, and one system call fewer than temp + rename.
+        await writeFile(target, data, { flag: "wx" });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+        throw wrapError("write", uri, error);
+      }
+    },
+
     async read(uri, readOpts?: ReadOptions) {
       const path = toPath(uri);
       const limit = effectiveLimit(readOpts, storeLimit);
