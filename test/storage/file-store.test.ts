@@ -62,6 +62,9 @@ describe("file:// blob store", () => {
     expect(await direct.writeNew!(uri, bytes("third"))).toBe(false);
     expect(await direct.writeNew!(`${prefix}/other/inputs.pb`, bytes("x"))).toBe(true);
     expect(text(await direct.read(`${prefix}/other/inputs.pb`))).toBe("x");
+    // A new run's folder and its inputs folder under an existing domain folder.
+    expect(await store.writeNew!(`${prefix}/flytesnacks/development/r3/inputs/inputs.pb`, bytes("r3"))).toBe(true);
+    expect(text(await store.read(`${prefix}/flytesnacks/development/r3/inputs/inputs.pb`))).toBe("r3");
   });
 
   it("overwrites atomically and leaves no temp files behind", async () => {
