@@ -211,8 +211,9 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
       try {
         return await createNewRun(req, ctx, id, source);
       } catch (error) {
-        // As when the name was looked up first: an existing run is the answer, whatever a new one would have failed on.
-        const existing = await actions.findRun(id).catch(() => undefined);
+        // As when the name was looked up first: an existing run is the answer to a request a new run refuses
+        // (invalid offloaded inputs, inputs that cannot be written). A database error stays an error, as before.
+        const existing = error instanceof ConnectError ? await actions.findRun(id).catch(() => undefined) : undefined;
         if (existing) return existingRun(id, existing);
         throw error;
       }
