@@ -19,6 +19,12 @@ export interface GroupCommitOptions<I, R> {
   flush(items: I[]): Promise<R[]>;
   /** Writes one item of a failed group on its own. */
   single(item: I): Promise<R>;
+  /**
+   * Whether a failed group's items are worth writing one by one (default:
+   * always). False for errors no single item caused (the database busy or
+   * unreachable): every item then gets the group's error, as it would alone.
+   */
+  retryAlone?(error: unknown): boolean;
   maxBatch?: number;
   maxInFlight?: number;
 }
@@ -47,7 +53,11 @@ export function createGroupCommit<I, R>(opts: GroupCommitOptions<I, R>): GroupCo
     try {
       results = await opts.flush(group.map((w) => w.item));
       if (results.length !== group.length) throw new Error(`group commit: ${results.length} results for ${group.length} items`);
-    } catch {
+    } catch (error) {
+      if (opts.retryAlone && !opts.retryAlone(error)) {
+        for (const w of group) w.reject(error);
+        return;
+      }
       // Nothing of the group was written: each item on its own, so only a bad one fails.
       await Promise.all(group.map(settleAlone));
       return;

@@ -71,3 +71,20 @@ describe("createGroupCommit", () => {
     expect(groups).toEqual([[0], [1, 2, 3], [4, 5]]);
   });
 });
+
+describe("createGroupCommit retryAlone", () => {
+  it("a group error no single item caused fails every item of the group without writing them one by one", async () => {
+    let singles = 0;
+    const busy = Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+    const g = createGroupCommit<number, number>({
+      flush: async () => {
+        throw busy;
+      },
+      single: async (i) => (singles++, i),
+      retryAlone: (error) => (error as { code?: string }).code !== "SQLITE_BUSY",
+    });
+    const results = await Promise.allSettled([g.add(1), g.add(2)]);
+    expect(results.map((r) => r.status === "rejected" && r.reason)).toEqual([busy, busy]);
+    expect(singles).toBe(0);
+  });
+});

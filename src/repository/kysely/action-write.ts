@@ -73,6 +73,11 @@ const TIMESTAMP_COLUMNS = ["abort_requested_at", "created_at", "updated_at", "en
 /** CreateRun groups written at once on PostgreSQL (each on its own pooled connection). */
 const POSTGRES_GROUPS_IN_FLIGHT = 2;
 
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
 type MarkTriggered = NonNullable<Parameters<ActionRepo["createAction"]>[1]>["markTriggered"];
 
 export function createActionWrites(
@@ -161,6 +166,9 @@ export function createActionWrites(
     flush: async (items) => (items.length === 1 ? [await createNow(items[0]!.values, undefined, items[0]!.record, clock.now())] : insertGroup(items, clock.now())),
     single: (item) => createNow(item.values, undefined, item.record, clock.now()),
     maxInFlight: h.kind === "postgres" ? POSTGRES_GROUPS_IN_FLIGHT : 1,
+    // A busy (another process holds SQLite's write lock) or lost database fails every item alike: writing
+    // them one by one would only wait for the lock once more per item.
+    retryAlone: (error) => !(h.isConnectionError(error) || isBusy(error)),
   });
 
   return {
