@@ -59,12 +59,31 @@ const kind = arg("kind");
 const port = Number(arg("port"));
 const storagePrefix = arg("storage-prefix", "file:///tmp/flyte-bench");
 
+/** Statements of a script, comments dropped. */
+const statements = (script: string) =>
+  script
+    .replace(/--[^\n]*/g, "")
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * The reference's schema (`runs/`) plus the port's own scripts (`runs_ts/`)
+ * that only add indexes to `actions` (the list orders of issue 18), so a
+ * baseline's INSERT maintains every index the port's does; the port's other
+ * additions (its inspection views and pending_enqueues table) are its own work.
+ */
 function migrationScripts(dialect: "sqlite" | "postgres"): string[] {
-  const dir = join(arg("migrations"), dialect, "runs");
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()
-    .map((f) => readFileSync(join(dir, f), "utf8"));
+  const read = (folder: string) => {
+    const dir = join(arg("migrations"), dialect, folder);
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".sql"))
+      .sort()
+      .map((f) => readFileSync(join(dir, f), "utf8"));
+  };
+  const actionIndexesOnly = (script: string) =>
+    statements(script).every((s) => /^CREATE (UNIQUE )?INDEX (IF NOT EXISTS )?\w+\s+ON actions\b/i.test(s));
+  return [...read("runs"), ...read("runs_ts").filter(actionIndexesOnly)];
 }
 
 type Insert = (req: CreateRunRequest) => Promise<void>;

@@ -149,6 +149,9 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
   }
 
   async function flush(): Promise<void> {
+    // Sent once the current I/O phase is over, so the notifications of one write (an action and its run)
+    // and of writes finishing together share one statement.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (pending.size > 0) {
       const current = conn;
       if (!current) return;

@@ -20,6 +20,12 @@ export interface EnqueueRetrierOptions {
   concurrency?: number;
   /** Records read per scan; default 1000. */
   scanLimit?: number;
+  /**
+   * How long the removal of an accepted first attempt's record waits for
+   * others to share its DELETE (ms); default 50. A record still there only
+   * costs a retry that finds the action taken, and it is kept ≥ leaseMs anyway.
+   */
+  removalDelayMs?: number;
 }
 
 export interface EnqueueRetrierDeps extends EnqueueRetrierOptions {

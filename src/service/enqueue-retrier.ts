@@ -8,7 +8,7 @@
  *    (ActionRepo.createAction), so no stored run lacks it;
  * 2. `send()` calls the executor; when it accepts (or already has the
  *    action) the record is deleted without making CreateRun wait for that,
- *    the deletions of concurrent calls grouped into one statement
+ *    the deletions of calls within removalDelayMs grouped into one statement
  *    (src/util/batcher.ts);
  * 3. otherwise the record keeps its next attempt time and `send()` rethrows,
  *    so CreateRun logs the failure and still answers as before.
@@ -44,7 +44,7 @@ export type { EnqueueRetrier, EnqueueRetrierDeps, EnqueueRetrierOptions } from "
 /** A timer may fire a little before the stored due time; claims accept that much. */
 const CLAIM_SLACK_MS = 250;
 
-const DEFAULTS = { initialDelayMs: 1000, maxDelayMs: 300_000, leaseMs: 60_000, scanIntervalMs: 60_000, concurrency: 4, scanLimit: 1000 };
+const DEFAULTS = { initialDelayMs: 1000, maxDelayMs: 300_000, leaseMs: 60_000, scanIntervalMs: 60_000, concurrency: 4, scanLimit: 1000, removalDelayMs: 50 };
 
 function positive(value: number | undefined, fallback: number): number {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : fallback;
@@ -279,8 +279,10 @@ export function createEnqueueRetrier(deps: EnqueueRetrierDeps): EnqueueRetrier {
     }, scanIntervalMs);
   }
 
-  // Removals after a successful first attempt: concurrent ones share one statement.
-  const removeBatch = createBatcher<ActionKey>((keys) => pending.removeMany(keys));
+  // Removals after a successful first attempt: those of the next removalDelayMs share one statement
+  // (at one CreateRun in flight, a DELETE per run would cost as much as the run's own INSERT).
+  const removalDelayMs = deps.removalDelayMs !== undefined && deps.removalDelayMs >= 0 ? deps.removalDelayMs : DEFAULTS.removalDelayMs;
+  const removeBatch = createBatcher<ActionKey>((keys) => pending.removeMany(keys), 500, removalDelayMs);
 
   function forgetAccepted(key: ActionKey): void {
     // Not awaited by CreateRun: its answer does not depend on it, and a

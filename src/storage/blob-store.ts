@@ -20,6 +20,15 @@ export interface BlobStore {
   read(uri: string, opts?: ReadOptions): Promise<Uint8Array>;
   /** Whether an object exists at `uri`. */
   exists(uri: string): Promise<boolean>;
+  /**
+   * Writes the object only when none exists at `uri`: false (nothing written)
+   * when one does. For objects nobody reads before the caller publishes where
+   * they are (CreateRun's inputs, before the run's row): the file store writes
+   * in place, without a temp file, so a crash mid-write can leave a partial
+   * object, which the next writeNew reports as existing (false). Optional:
+   * without it, callers check first and use write().
+   */
+  writeNew?(uri: string, data: Uint8Array): Promise<boolean>;
 }
 
 /** A store that holds connections; `close` releases them (idempotent). */

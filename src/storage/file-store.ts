@@ -72,6 +72,29 @@ function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
+/**
+ * Creates `dir` and its parents. Most new objects land in a new folder under a
+ * new folder whose parent exists (a new run's `<run>/inputs/`): that is tried
+ * first, two mkdir calls, where a recursive mkdir takes three (it tries the
+ * deepest folder first); anything else falls back to the recursive one.
+ */
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dirname(dir));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST") {
+      await mkdir(dir, { recursive: true });
+      return;
+    }
+  }
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+}
+
 /** Objects as files on the local disk; writes are atomic (temp file, then rename), not fsynced. */
 export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore {
   const storeLimit = opts.maxBytes ?? 0;
@@ -94,6 +117,19 @@ export function createFileBlobStore(opts: FileBlobStoreOptions = {}): BlobStore 
         await rename(temp, target);
       } catch (error) {
         await rm(temp, { force: true }).catch(() => undefined);
+        throw wrapError("write", uri, error);
+      }
+    },
+
+    async writeNew(uri, data) {
+      const target = toPath(uri);
+      try {
+        await makeFolder(dirname(target));
+        // O_EXCL: never replaces a file, and one system call fewer than temp + rename.
+        await writeFile(target, data, { flag: "wx" });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
         throw wrapError("write", uri, error);
       }
     },

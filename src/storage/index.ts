@@ -118,6 +118,14 @@ export function createBlobStore(config: Config["storage"], opts: { logger: Logge
     async exists(uri) {
       return (await route(uri)).exists(uri);
     },
+    async writeNew(uri, data) {
+      const store = await route(uri);
+      if (store.writeNew) return store.writeNew(uri, data);
+      // S3: checked, then written (not atomic against a concurrent writer of the same key, as a lookup before write()).
+      if (await store.exists(uri)) return false;
+      await store.write(uri, data);
+      return true;
+    },
     close() {
       void s3?.then((store) => store.close()).catch(() => undefined);
       s3 = undefined;

@@ -29,6 +29,11 @@ export function createMemoryBlobStore(opts: MemoryBlobStoreOptions = {}): Memory
     async write(uri, data) {
       objects.set(uri, new Uint8Array(data));
     },
+    async writeNew(uri, data) {
+      if (objects.has(uri)) return false;
+      objects.set(uri, new Uint8Array(data));
+      return true;
+    },
     async read(uri, readOpts?: ReadOptions) {
       const data = objects.get(uri);
       if (data === undefined) throw new BlobNotFoundError(uri);

@@ -107,6 +107,28 @@ describe.skipIf(!pgUp)("PostgreSQL bus", () => {
     expect(a.pendingNotifications()).toBe(0);
   });
 
+  it("the notifications published in one tick (an action and its run) share one NOTIFY statement", async () => {
+    let notifies = 0;
+    const a = newBus({
+      newClient: () => {
+        const client = handle.newClient!();
+        const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+        (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+          if (typeof args[0] === "string" && args[0].includes("pg_notify")) notifies++;
+          return query(...args);
+        };
+        return client;
+      },
+    });
+    const b = newBus();
+    await Promise.all([a.start(), b.start()]);
+    const seenB = record(b);
+    a.publish({ kind: "action", project: "p", domain: "d", run: "tick", action: "a0" });
+    a.publish({ kind: "run", project: "p", domain: "d", run: "tick" });
+    await eventually(() => seenB.length === 2, "both notifications in the other process");
+    expect(notifies).toBe(1);
+  });
+
   it("hears NOTIFYs sent by anyone else (e.g. the Go service) on the database", async () => {
     const b = newBus();
     await b.start();

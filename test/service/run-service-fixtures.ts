@@ -57,6 +57,10 @@ export function flakyBlobStore(inner: MemoryBlobStore): MemoryBlobStore & { fail
       if (store.failWrites) throw new Error("bucket unavailable");
       return inner.write(uri, data);
     },
+    async writeNew(uri: string, data: Uint8Array) {
+      if (store.failWrites) throw new Error("bucket unavailable");
+      return inner.writeNew!(uri, data);
+    },
   };
   return store;
 }

@@ -13,6 +13,7 @@ import { taskSpecDigest } from "../../src/repository/digest.js";
 import { computeFilteredInputsHash, generateCacheKey } from "../../src/service/run-service/cache-key.js";
 import { generateRunName, seededRandomIndex } from "../../src/service/run-service/run-names.js";
 import { testDialects } from "../support/databases.js";
+import { createMemoryBlobStore } from "../../src/storage/index.js";
 import {
   DOMAIN,
   ORG,
@@ -235,6 +236,57 @@ describe.each(await testDialects())("RunService handlers on %s", (kind) => {
       expect(stringOf(written.literals[0].value)).toBe("first");
       const page = await f.repo.actions.listActions({ project: PROJECT, domain: DOMAIN, run: "rdup" }, { limit: 10, token: "", filters: [], sort: [] });
       expect(page.rows).toHaveLength(1);
+    });
+
+    it("replaces an inputs file no run has (left by an attempt that stored no run) and stores the run", async () => {
+      const uri = `${PREFIX}/proj/dev/rleft/inputs/inputs.pb`;
+      await f.blobs.write(uri, toBinary(InputsSchema, create(InputsSchema, { literals: [{ name: "x", value: stringLiteral("stale") }] })));
+      await f.runs.createRun({ id: { case: "runId", value: runId("rleft") }, task: taskSpecSource(), inputWrapper: inputsOf(["x", "fresh"]) });
+      expect(stringOf(fromBinary(InputsSchema, await f.blobs.read(uri)).literals[0].value)).toBe("fresh");
+      expect((await f.repo.actions.getRun({ project: PROJECT, domain: DOMAIN, run: "rleft" })).phase).toBe(ActionPhase.QUEUED);
+      expect(f.client.enqueued).toHaveLength(1);
+    });
+
+    it("answers the existing run for a name first used with offloaded inputs, and for a request that would fail as a new run", async () => {
+      const offloaded = { case: "offloadedInputData" as const, value: { uri: "s3://bucket/off/1", inputsHash: "H" } };
+      const first = await f.runs.createRun({ id: { case: "runId", value: runId("roff") }, task: taskSpecSource(), inputWrapper: offloaded });
+      const inline = await f.runs.createRun({ id: { case: "runId", value: runId("roff") }, task: taskSpecSource(), inputWrapper: inputsOf(["x", "y"]) });
+      expect(inline.run).toEqual(first.run);
+      const bad = await f.runs.createRun({
+        id: { case: "runId", value: runId("roff") },
+        task: taskSpecSource(),
+        inputWrapper: { case: "offloadedInputData", value: { uri: "", inputsHash: "" } },
+      });
+      expect(bad.run).toEqual(first.run);
+      expect(f.client.enqueued).toHaveLength(1);
+      expect(await codeOf(f.runs.createRun({ id: { case: "runId", value: runId("roff2") }, task: taskSpecSource(), inputWrapper: { case: "offloadedInputData", value: { uri: "", inputsHash: "" } } }))).toBe(
+        Code.InvalidArgument,
+      );
+    });
+
+    it("with a store that cannot refuse to replace (no writeNew), looks the name up first: duplicate inputs untouched", async () => {
+      const plain = createMemoryBlobStore();
+      const fresh = await runServiceFixture(kind, { blobStore: { write: plain.write, read: plain.read, exists: plain.exists } });
+      try {
+        const first = await fresh.runs.createRun({ id: { case: "runId", value: runId("rplain") }, task: taskSpecSource(), inputWrapper: inputsOf(["x", "first"]) });
+        const second = await fresh.runs.createRun({ id: { case: "runId", value: runId("rplain") }, task: taskSpecSource(), inputWrapper: inputsOf(["x", "second"]) });
+        expect(second.run).toEqual(first.run);
+        expect(stringOf(fromBinary(InputsSchema, await plain.read(`${PREFIX}/proj/dev/rplain/inputs/inputs.pb`)).literals[0].value)).toBe("first");
+        expect(fresh.client.enqueued).toHaveLength(1);
+      } finally {
+        await fresh.drop();
+      }
+    });
+
+    it("stores every one of many concurrent CreateRuns (grouped inserts) and answers each with its own run", async () => {
+      const names = Array.from({ length: 24 }, (_, i) => `rconc${i}`);
+      const results = await Promise.all(names.map((n) => f.runs.createRun({ id: { case: "runId", value: runId(n) }, task: taskSpecSource(), inputWrapper: inputsOf(["x", n]) })));
+      expect(results.map((r) => r.run?.action?.id?.run?.name)).toEqual(names);
+      for (const n of names) {
+        expect((await f.repo.actions.getRun({ project: PROJECT, domain: DOMAIN, run: n })).phase).toBe(ActionPhase.QUEUED);
+        expect(stringOf(fromBinary(InputsSchema, await f.blobs.read(`${PREFIX}/proj/dev/${n}/inputs/inputs.pb`)).literals[0].value)).toBe(n);
+      }
+      expect(f.client.enqueued.map((e) => e.action?.actionId?.run?.name).sort()).toEqual([...names].sort());
     });
 
     it("creates the run even when the executor refuses it (stays QUEUED)", async () => {

@@ -52,6 +52,21 @@ describe("file:// blob store", () => {
     expect(text(await store.read(`file://${path}`))).toBe("plain");
   });
 
+  it("writeNew writes a new object in place, creating folders, and never replaces one (false)", async () => {
+    const uri = `${prefix}/flytesnacks/development/r2/inputs/inputs.pb`;
+    expect(await store.writeNew!(uri, bytes("first"))).toBe(true);
+    expect(await store.writeNew!(uri, bytes("second"))).toBe(false);
+    expect(text(await store.read(uri))).toBe("first");
+    expect(readdirSync(join(tmp.dir, "flytesnacks/development/r2/inputs"))).toEqual(["inputs.pb"]);
+    const direct = createFileBlobStore();
+    expect(await direct.writeNew!(uri, bytes("third"))).toBe(false);
+    expect(await direct.writeNew!(`${prefix}/other/inputs.pb`, bytes("x"))).toBe(true);
+    expect(text(await direct.read(`${prefix}/other/inputs.pb`))).toBe("x");
+    // A new run's folder and its inputs folder under an existing domain folder.
+    expect(await store.writeNew!(`${prefix}/flytesnacks/development/r3/inputs/inputs.pb`, bytes("r3"))).toBe(true);
+    expect(text(await store.read(`${prefix}/flytesnacks/development/r3/inputs/inputs.pb`))).toBe("r3");
+  });
+
   it("overwrites atomically and leaves no temp files behind", async () => {
     const uri = `${prefix}/run/inputs/inputs.pb`;
     await store.write(uri, bytes("first, longer content"));

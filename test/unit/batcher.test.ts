@@ -36,3 +36,17 @@ describe("createBatcher", () => {
     expect(sizes).toEqual([4, 4, 2]);
   });
 });
+
+describe("createBatcher with a delay", () => {
+  it("items added within the delay share one flush; a full batch is flushed at once", async () => {
+    const flushed: number[][] = [];
+    const b = createBatcher<number>(async (items) => void flushed.push(items), 3, 30);
+    const first = b.add(1);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = b.add(2);
+    await Promise.all([first, second]);
+    expect(flushed).toEqual([[1, 2]]);
+    await Promise.all([b.add(3), b.add(4), b.add(5), b.add(6)]);
+    expect(flushed).toEqual([[1, 2], [3, 4, 5], [6]]);
+  });
+});

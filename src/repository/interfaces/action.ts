@@ -69,7 +69,11 @@ export interface ActionRepo extends ActionStateReads, ActionBatchWrites {
    * same transaction: `markTriggered` sets that trigger's triggered_at, and
    * `pendingEnqueue` records the action's Enqueue request in pending_enqueues
    * (see PendingEnqueueRepo), so a stored run always has its Enqueue either
-   * accepted or recorded for a retry.
+   * accepted or recorded for a retry. Calls with `pendingEnqueue` and no
+   * `markTriggered` (CreateRun) are group-committed: those arriving together
+   * share one transaction (SQLite) or statement (PostgreSQL), each answered
+   * with its own result; a failed group is written again item by item, so a
+   * bad row fails only its own call.
    */
   createAction(
     row: NewActionRow,

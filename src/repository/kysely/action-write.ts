@@ -4,8 +4,10 @@ import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { EventBus } from "../../events/bus.js";
 import type { Clock } from "../../util/clock.js";
 import type { DatabaseHandle } from "../dialect/index.js";
-import type { ActionRepo } from "../interfaces/action.js";
-import type { ActionRow, Database, NewActionRow } from "../schema/index.js";
+import type { ActionRepo, CreateActionResult } from "../interfaces/action.js";
+import type { ActionRow, Database, NewActionRow, NewPendingEnqueueRow } from "../schema/index.js";
+import { createGroupCommit } from "../../util/group-commit.js";
+import { recordedInsertGroup, type RecordedInsert } from "./action-group.js";
 import { parseTimestamp, toEpochMicros, type Timestamp } from "../timestamps.js";
 import { NotFoundError } from "../errors.js";
 import {
@@ -68,6 +70,16 @@ export function earlierStart(createdAt: Timestamp, reported: Timestamp | undefin
 
 const TIMESTAMP_COLUMNS = ["abort_requested_at", "created_at", "updated_at", "ended_at"] as const;
 
+/** CreateRun groups written at once on PostgreSQL (each on its own pooled connection). */
+const POSTGRES_GROUPS_IN_FLIGHT = 2;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+type MarkTriggered = NonNullable<Parameters<ActionRepo["createAction"]>[1]>["markTriggered"];
+
 export function createActionWrites(
   h: DatabaseHandle,
   clock: Clock,
@@ -93,6 +105,72 @@ export function createActionWrites(
     return row as unknown as ActionRow;
   }
 
+  /** What createAction answers once `values` was inserted (new) or found taken (the stored row). */
+  async function settle(values: NewActionRow, isNew: boolean): Promise<CreateActionResult> {
+    if (!isNew) {
+      const existing = await whereAction(db.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(values)).executeTakeFirstOrThrow();
+      return { row: existing, inserted: false };
+    }
+    const stored = storedRow(values);
+    const key = actionKeyOf(stored);
+    publishAction(bus, key);
+    if (stored.parent_action_name === null) publishRun(bus, key);
+    return { row: stored, inserted: true };
+  }
+
+  /** createAction written on its own. */
+  async function createNow(values: NewActionRow, trigger: MarkTriggered | undefined, record: NewPendingEnqueueRow | undefined, now: Timestamp): Promise<boolean> {
+    const insert = async (conn: Kysely<Database>): Promise<boolean> => {
+      const result = await conn.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    };
+    if (!trigger && !record) {
+      // One statement: no transaction, and no RETURNING, since a new row is
+      // exactly the values just written.
+      return insert(db);
+    }
+    if (!trigger && record && h.kind === "postgres") {
+      // One statement and one commit: the record is inserted from the
+      // action insert's RETURNING, so only for a new action.
+      const result = await db
+        .with("inserted", (qb) => qb.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).returning("name"))
+        .insertInto("pending_enqueues")
+        .columns(PENDING_ENQUEUE_COLUMNS)
+        .expression((eb) => eb.selectFrom("inserted").select(pendingEnqueueSelection(record)))
+        .onConflict(replaceExistingRecord(now))
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    }
+    return db.transaction().execute(async (trx) => {
+      if (!(await insert(trx))) return false;
+      if (trigger) {
+        await trx
+          .updateTable("triggers")
+          .set({ triggered_at: now })
+          .where("project", "=", trigger.project)
+          .where("domain", "=", trigger.domain)
+          .where("task_name", "=", trigger.taskName)
+          .where("name", "=", trigger.name)
+          .execute();
+      }
+      if (record) await trx.insertInto("pending_enqueues").values(record).onConflict(replaceExistingRecord(now)).execute();
+      return true;
+    });
+  }
+
+  // CreateRun's inserts (an action with its Enqueue record, no trigger): concurrent calls share one
+  // transaction (SQLite) or one statement (PostgreSQL); a failed group is written again item by item.
+  const insertGroup = recordedInsertGroup(h);
+  const grouped = createGroupCommit<RecordedInsert, boolean>({
+    // A group of one (one CreateRun in flight) takes the single-item statement, which PostgreSQL plans faster.
+    flush: async (items) => (items.length === 1 ? [await createNow(items[0]!.values, undefined, items[0]!.record, clock.now())] : insertGroup(items, clock.now())),
+    single: (item) => createNow(item.values, undefined, item.record, clock.now()),
+    maxInFlight: h.kind === "postgres" ? POSTGRES_GROUPS_IN_FLIGHT : 1,
+    // A busy (another process holds SQLite's write lock) or lost database fails every item alike: writing
+    // them one by one would only wait for the lock once more per item.
+    retryAlone: (error) => !(h.isConnectionError(error) || isBusy(error)),
+  });
+
   return {
     async createAction(row, opts) {
       const now = clock.now();
@@ -102,54 +180,10 @@ export function createActionWrites(
         duration_ms: null,
         ...(row.ended_at ? endFields(row.created_at, null, row.ended_at) : {}),
       };
-      const insert = async (conn: Kysely<Database>): Promise<boolean> => {
-        const result = await conn.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-        return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-      };
       const trigger = opts?.markTriggered;
       const record = opts?.pendingEnqueue && pendingEnqueueValues(actionKeyOf(row), opts.pendingEnqueue, now);
-      let inserted: boolean;
-      if (!trigger && !record) {
-        // One statement: no transaction, and no RETURNING, since a new row is
-        // exactly the values just written.
-        inserted = await insert(db);
-      } else if (!trigger && record && h.kind === "postgres") {
-        // One statement and one commit: the record is inserted from the
-        // action insert's RETURNING, so only for a new action.
-        const result = await db
-          .with("inserted", (qb) => qb.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).returning("name"))
-          .insertInto("pending_enqueues")
-          .columns(PENDING_ENQUEUE_COLUMNS)
-          .expression((eb) => eb.selectFrom("inserted").select(pendingEnqueueSelection(record)))
-          .onConflict(replaceExistingRecord(now))
-          .executeTakeFirst();
-        inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-      } else {
-        inserted = await db.transaction().execute(async (trx) => {
-          if (!(await insert(trx))) return false;
-          if (trigger) {
-            await trx
-              .updateTable("triggers")
-              .set({ triggered_at: now })
-              .where("project", "=", trigger.project)
-              .where("domain", "=", trigger.domain)
-              .where("task_name", "=", trigger.taskName)
-              .where("name", "=", trigger.name)
-              .execute();
-          }
-          if (record) await trx.insertInto("pending_enqueues").values(record).onConflict(replaceExistingRecord(now)).execute();
-          return true;
-        });
-      }
-      if (!inserted) {
-        const existing = await whereAction(db.selectFrom("actions").select(ACTION_ROW_COLUMNS), actionKeyOf(row)).executeTakeFirstOrThrow();
-        return { row: existing, inserted: false };
-      }
-      const stored = storedRow(values);
-      const key = actionKeyOf(stored);
-      publishAction(bus, key);
-      if (stored.parent_action_name === null) publishRun(bus, key);
-      return { row: stored, inserted: true };
+      const isNew = record && !trigger ? await grouped.add({ values, record }) : await createNow(values, trigger, record, now);
+      return settle(values, isNew);
     },
 
     async updateActionPhase(key, update) {

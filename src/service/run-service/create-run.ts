@@ -20,7 +20,8 @@ import { CreateRunResponseSchema, type CreateRunRequest } from "#gen/flyteidl2/w
 import { NotFoundError } from "../../repository/errors.js";
 import { toEpochMicros } from "../../repository/timestamps.js";
 import type { RunKey } from "../../repository/interfaces/action.js";
-import type { NewActionRow } from "../../repository/schema/index.js";
+import type { ActionRow, NewActionRow } from "../../repository/schema/index.js";
+import type { HandlerContext } from "@connectrpc/connect";
 import { runRowToRun } from "../../repository/transformers/action.js";
 import { decodeTaskSpec, taskKeyOf } from "../../repository/transformers/task.js";
 import { TaskSpecStorer } from "../../repository/transformers/task-spec.js";
@@ -175,110 +176,142 @@ export function createRunHandlers(deps: RunServiceDeps): Pick<RunServiceHandlers
     }
   }
 
+  /**
+   * Writes the run's inputs unless the run exists already (then its stored row,
+   * its inputs untouched). With a store that can refuse to replace an object
+   * (writeNew), the write itself is the existence check: only when the inputs
+   * file is there already is the run looked up, and the file is replaced only
+   * when no run has it (left behind by an attempt that stored no run). Without
+   * writeNew, the run is looked up first.
+   */
+  async function writeInputs(id: RunIdentity, uri: string, data: Uint8Array): Promise<ActionRow | undefined> {
+    try {
+      if (blobStore.writeNew && (await blobStore.writeNew(uri, data))) return undefined;
+      const existing = await actions.findRun(id);
+      if (existing) return existing;
+      await blobStore.write(uri, data);
+      return undefined;
+    } catch (error) {
+      log.error({ run: describeKey(id), uri, err: (error as Error).message }, "failed to write inputs");
+      throw new ConnectError(`failed to write inputs: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
+    }
+  }
+
+  function existingRun(id: RunIdentity, row: ActionRow) {
+    // Idempotent on the run name: the stored run is the answer; its inputs are left alone.
+    log.info({ run: describeKey(id) }, "run already exists; returning it");
+    return create(CreateRunResponseSchema, { run: runRowToRun(row) });
+  }
+
   return {
     async createRun(req, ctx) {
       const id = resolveIdentity(req);
       await requireProject(projects, id.project);
       const source = await resolveTask(req);
-      const existingRun = await actions.findRun(id);
-      if (existingRun) {
-        // Idempotent on the run name: the stored run is the answer; its inputs are left alone.
-        log.info({ run: describeKey(id) }, "run already exists; returning it");
-        return create(CreateRunResponseSchema, { run: runRowToRun(existingRun) });
-      }
-
-      // What the request leaves out, a trigger's stored run spec and inputs fill in.
-      const runSpec = effectiveRunSpec(req.runSpec ?? source.trigger?.defaults.runSpec);
-      const triggerInputs = source.trigger?.defaults.inputs;
-      const inputWrapper: CreateRunRequest["inputWrapper"] =
-        req.inputWrapper.case === undefined && triggerInputs ? { case: "inputs", value: triggerInputs } : req.inputWrapper;
-      let prefix = inputPrefix(deps.storagePrefix, id.project, id.domain, id.run);
-      const outputBase = runOutputBase(deps.storagePrefix, id.project, id.domain, id.run);
-      let cacheKey: string;
-      if (inputWrapper.case === "offloadedInputData") {
-        const offloaded = inputWrapper.value;
-        if (offloaded.uri === "") throw invalid("offloaded_input_data.uri is required");
-        prefix = offloaded.uri;
-        cacheKey = cacheKeyFor(source.spec, () => offloaded.inputsHash, id);
-      } else {
-        const inputs: Inputs = fillDefaultInputs(inputWrapper.value, source.spec.defaultInputs);
-        const uri = inputsUri(prefix);
-        try {
-          await blobStore.write(uri, toBinary(InputsSchema, inputs));
-        } catch (error) {
-          log.error({ run: describeKey(id), uri, err: (error as Error).message }, "failed to write inputs");
-          throw new ConnectError(`failed to write inputs: ${(error as Error).message}`, Code.Internal, undefined, undefined, error);
-        }
-        cacheKey = cacheKeyFor(source.spec, () => computeFilteredInputsHash(source.spec.taskTemplate, inputs), id);
-      }
-
-      const digest = await storeSpec(source.spec, id);
-      const actionId = {
-        run: { org: id.org, project: id.project, domain: id.domain, name: id.run },
-        name: ROOT_ACTION_NAME,
-      };
-      const actionSpec = create(ActionSpecSchema, {
-        actionId,
-        runSpec,
-        inputUri: inputsUri(prefix),
-        runOutputBase: outputBase,
-        spec: { case: "task", value: { id: source.id, spec: source.spec } },
-      });
-      // Who asks (proxy-forwarded identity; none when untrusted or absent), stored whole and by subject.
-      const executedBy = await callerIdentity(ctx);
-      const executedBySubject = identitySubject(executedBy);
-      const now = clock.now();
-      const taskId = source.id;
-      const row: NewActionRow = newActionRow(
-        { project: id.project, domain: id.domain, run_name: id.run, name: ROOT_ACTION_NAME, created_at: now },
-        {
-          run_source: runSourceName(req.source),
-          action_type: ActionType.TASK,
-          task_project: nullIfEmpty(taskId?.project),
-          task_domain: nullIfEmpty(taskId?.domain),
-          task_name: nullIfEmpty(taskId?.name),
-          task_version: nullIfEmpty(taskId?.version),
-          task_type: source.spec.taskTemplate?.type ?? "",
-          task_short_name: nullIfEmpty(source.spec.shortName),
-          function_name: taskId?.name ?? "",
-          environment_name: nullIfEmpty(source.spec.environment?.name),
-          action_spec: toBinary(ActionSpecSchema, actionSpec),
-          detailed_info: toBinary(RunInfoSchema, create(RunInfoSchema, { inputsUri: inputsUri(prefix), taskSpecDigest: digest })),
-          run_spec: toBinary(RunSpecSchema, runSpec),
-          trigger_name: nullIfEmpty(source.trigger?.name),
-          trigger_task_name: nullIfEmpty(source.trigger?.taskName),
-          trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
-          created_by: executedBy ? toBinary(EnrichedIdentitySchema, executedBy) : null,
-          created_by_subject: nullIfEmpty(executedBySubject),
-        },
-      );
-      const markTriggered = source.trigger
-        ? { project: id.project, domain: id.domain, taskName: source.trigger.taskName, name: source.trigger.name }
-        : undefined;
-      const enqueue = enqueuer.prepare({
-        action: {
-          actionId,
-          inputUri: prefix,
-          runOutputBase: outputBase,
-          spec: { case: "task", value: { id: source.id, spec: source.spec, cacheKey } },
-        },
-        runSpec,
-      });
-      const { row: stored, inserted } = await actions.createAction(row, { markTriggered, pendingEnqueue: enqueue.record });
-      if (!inserted) {
-        // Lost a race with an identical CreateRun: that one enqueues.
-        log.info({ run: describeKey(id) }, "run created concurrently; returning it");
-        return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
-      }
-
       try {
-        await enqueue.send();
-        log.info({ run: describeKey(id) }, "root action enqueued");
+        return await createNewRun(req, ctx, id, source);
       } catch (error) {
-        // The answer is unchanged (the run stays QUEUED); in the app the request was recorded with the run and the enqueue retrier retries it (src/service/enqueue-retrier.ts).
-        log.error({ run: describeKey(id), err: (error as Error).message }, "failed to enqueue the root action");
+        // As when the name was looked up first: an existing run is the answer to a request a new run refuses
+        // (invalid offloaded inputs, inputs that cannot be written). A database error stays an error, as before.
+        const existing = error instanceof ConnectError ? await actions.findRun(id).catch(() => undefined) : undefined;
+        if (existing) return existingRun(id, existing);
+        throw error;
       }
-      return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
     },
   };
+
+  /**
+   * The run's row, inputs and Enqueue. Nothing looks the name up before the
+   * insert (it answers whether the run is new) except writeInputs, which must
+   * not replace an existing run's inputs.
+   */
+  async function createNewRun(req: CreateRunRequest, ctx: HandlerContext, id: RunIdentity, source: TaskSource) {
+    // What the request leaves out, a trigger's stored run spec and inputs fill in.
+    const runSpec = effectiveRunSpec(req.runSpec ?? source.trigger?.defaults.runSpec);
+    const triggerInputs = source.trigger?.defaults.inputs;
+    const inputWrapper: CreateRunRequest["inputWrapper"] =
+      req.inputWrapper.case === undefined && triggerInputs ? { case: "inputs", value: triggerInputs } : req.inputWrapper;
+    let prefix = inputPrefix(deps.storagePrefix, id.project, id.domain, id.run);
+    const outputBase = runOutputBase(deps.storagePrefix, id.project, id.domain, id.run);
+    let cacheKey: string;
+    if (inputWrapper.case === "offloadedInputData") {
+      const offloaded = inputWrapper.value;
+      if (offloaded.uri === "") throw invalid("offloaded_input_data.uri is required");
+      prefix = offloaded.uri;
+      cacheKey = cacheKeyFor(source.spec, () => offloaded.inputsHash, id);
+    } else {
+      const inputs: Inputs = fillDefaultInputs(inputWrapper.value, source.spec.defaultInputs);
+      const existing = await writeInputs(id, inputsUri(prefix), toBinary(InputsSchema, inputs));
+      if (existing) return existingRun(id, existing);
+      cacheKey = cacheKeyFor(source.spec, () => computeFilteredInputsHash(source.spec.taskTemplate, inputs), id);
+    }
+
+    const digest = await storeSpec(source.spec, id);
+    const actionId = {
+      run: { org: id.org, project: id.project, domain: id.domain, name: id.run },
+      name: ROOT_ACTION_NAME,
+    };
+    const actionSpec = create(ActionSpecSchema, {
+      actionId,
+      runSpec,
+      inputUri: inputsUri(prefix),
+      runOutputBase: outputBase,
+      spec: { case: "task", value: { id: source.id, spec: source.spec } },
+    });
+    // Who asks (proxy-forwarded identity; none when untrusted or absent), stored whole and by subject.
+    const executedBy = await callerIdentity(ctx);
+    const executedBySubject = identitySubject(executedBy);
+    const now = clock.now();
+    const taskId = source.id;
+    const row: NewActionRow = newActionRow(
+      { project: id.project, domain: id.domain, run_name: id.run, name: ROOT_ACTION_NAME, created_at: now },
+      {
+        run_source: runSourceName(req.source),
+        action_type: ActionType.TASK,
+        task_project: nullIfEmpty(taskId?.project),
+        task_domain: nullIfEmpty(taskId?.domain),
+        task_name: nullIfEmpty(taskId?.name),
+        task_version: nullIfEmpty(taskId?.version),
+        task_type: source.spec.taskTemplate?.type ?? "",
+        task_short_name: nullIfEmpty(source.spec.shortName),
+        function_name: taskId?.name ?? "",
+        environment_name: nullIfEmpty(source.spec.environment?.name),
+        action_spec: toBinary(ActionSpecSchema, actionSpec),
+        detailed_info: toBinary(RunInfoSchema, create(RunInfoSchema, { inputsUri: inputsUri(prefix), taskSpecDigest: digest })),
+        run_spec: toBinary(RunSpecSchema, runSpec),
+        trigger_name: nullIfEmpty(source.trigger?.name),
+        trigger_task_name: nullIfEmpty(source.trigger?.taskName),
+        trigger_revision: source.trigger?.revision ? source.trigger.revision : null,
+        created_by: executedBy ? toBinary(EnrichedIdentitySchema, executedBy) : null,
+        created_by_subject: nullIfEmpty(executedBySubject),
+      },
+    );
+    const markTriggered = source.trigger
+      ? { project: id.project, domain: id.domain, taskName: source.trigger.taskName, name: source.trigger.name }
+      : undefined;
+    const enqueue = enqueuer.prepare({
+      action: {
+        actionId,
+        inputUri: prefix,
+        runOutputBase: outputBase,
+        spec: { case: "task", value: { id: source.id, spec: source.spec, cacheKey } },
+      },
+      runSpec,
+    });
+    const { row: stored, inserted } = await actions.createAction(row, { markTriggered, pendingEnqueue: enqueue.record });
+    if (!inserted) {
+      // The name is taken (a run with offloaded inputs, or one created concurrently): that run is the answer.
+      log.info({ run: describeKey(id) }, "run already exists; returning it");
+      return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
+    }
+
+    try {
+      await enqueue.send();
+      log.info({ run: describeKey(id) }, "root action enqueued");
+    } catch (error) {
+      // The answer is unchanged (the run stays QUEUED); in the app the request was recorded with the run and the enqueue retrier retries it (src/service/enqueue-retrier.ts).
+      log.error({ run: describeKey(id), err: (error as Error).message }, "failed to enqueue the root action");
+    }
+    return create(CreateRunResponseSchema, { run: runRowToRun(stored) });
+  }
 }
