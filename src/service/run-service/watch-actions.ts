@@ -36,10 +36,10 @@ function sameState(a: WatchRow, b: WatchRow): boolean {
  * run would only add work for the collector (weak-map entries are traced
  * apart from ordinary objects).
  */
-const leafEntries = new WeakMap<WatchRow, ActionEntry>();
+export type LeafEntries = WeakMap<WatchRow, ActionEntry>;
 
-function entryOf(run: RunKey, update: NodeUpdate<WatchRow>, shared: boolean): ActionEntry {
-  if (!shared || !update.meetsFilter || update.node.childPhaseCounts.size > 0) return { message: nodeUpdateToEnrichedAction(run, update) };
+function entryOf(run: RunKey, update: NodeUpdate<WatchRow>, leafEntries: LeafEntries | undefined): ActionEntry {
+  if (!leafEntries || !update.meetsFilter || update.node.childPhaseCounts.size > 0) return { message: nodeUpdateToEnrichedAction(run, update) };
   let entry = leafEntries.get(update.node.row);
   if (!entry) {
     entry = { message: nodeUpdateToEnrichedAction(run, update), shared: {} };
@@ -61,6 +61,8 @@ export class ActionTreeFeed {
     private readonly maxItemsPerMessage: number,
     /** The stream's codec is binary protobuf: shared entries may travel pre-encoded. */
     private readonly binary = false,
+    /** The leaf entries every stream of the server shares (see entryOf); none: each stream builds its own. */
+    private readonly leafEntries?: LeafEntries,
   ) {}
 
   /** Orphans waiting for their parent (tests, diagnostics). */
@@ -105,7 +107,7 @@ export class ActionTreeFeed {
     this.orphans = new Map(remaining.map((row) => [row.name, row]));
 
     const updates = this.tree.upsertActions(ready);
-    const entries = updates.map((u) => entryOf(this.run, u, shared));
+    const entries = updates.map((u) => entryOf(this.run, u, shared ? this.leafEntries : undefined));
     return watchActionsMessages(entries, this.binary, this.maxItemsPerMessage);
   }
 }
@@ -144,11 +146,13 @@ export function watchActionsHandlers(deps: WatchDeps): Pick<RunServiceHandlers, 
   // of changes names are read once, with one query per batch, for every
   // stream (and the streams keep the very same row objects).
   const reads = new SharedReads<ActionStateRow | undefined>();
+  // Keyed by the shared rows: an entry lives as long as some stream holds its row.
+  const leafEntries: LeafEntries = new WeakMap();
   return {
     async *watchActions(req, ctx) {
       const run = runKeyOf(req.runId);
       const binary = isBinaryCodec(ctx.requestHeader.get("content-type"));
-      const feed = new ActionTreeFeed(run, new RunStateManager<WatchRow>(parseActionFilters(req.filter)), opts.maxItemsPerMessage, binary);
+      const feed = new ActionTreeFeed(run, new RunStateManager<WatchRow>(parseActionFilters(req.filter)), opts.maxItemsPerMessage, binary, leafEntries);
       // Subscribed before the first read: nothing written meanwhile is missed.
       const runPrefix = `${run.project}\n${run.domain}\n${run.run}\n`;
       const sub = subscribeInbox<{ action: string; seenAt: number }>(deps, opts, (e) =>
