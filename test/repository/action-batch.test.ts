@@ -1,13 +1,12 @@
 // The executor streams' batch writes and WatchActions' slim reads, on both databases: same effects and
 // results as the single-item methods applied in order, one round of notifications after the commit.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
 import type { ActionRepo } from "../../src/repository/interfaces/action.js";
-import { createActionRepo } from "../../src/repository/kysely/action.js";
-import { openMigratedDatabase, testDialects } from "../support/databases.js";
-import { manualClock, type ManualClock } from "../support/manual-clock.js";
-import { actionEvent, newActionRow, recordingBus, runEvent, type RecordingBus } from "./action-fixtures.js";
+import { testDialects } from "../support/databases.js";
+import type { ManualClock } from "../support/manual-clock.js";
+import { actionEvent, newActionRow, runEvent, type RecordingBus, useActionRepo } from "./action-fixtures.js";
 
 const RUN = { project: "proj1", domain: "domain1", run: "run1" };
 const key = (action: string, run = RUN.run) => ({ ...RUN, run, action });
@@ -15,21 +14,11 @@ const phase = (p: number, endTime?: string) => ({ phase: p, attempts: 1, cacheSt
 
 describe.each(await testDialects())("action batch writes on %s", (kind) => {
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
   let clock: ManualClock;
   let bus: RecordingBus;
   let repo: ActionRepo;
 
-  beforeAll(async () => {
-    ({ handle, drop } = await openMigratedDatabase(kind));
-  });
-  afterAll(async () => drop?.());
-  beforeEach(async () => {
-    await handle.db.deleteFrom("actions").execute();
-    clock = manualClock("2026-01-01T00:00:00.000000Z");
-    bus = recordingBus();
-    repo = createActionRepo(handle, clock, bus);
-  });
+  useActionRepo(kind, ["actions"], (f) => ({ handle, clock, bus, repo } = f));
 
   const row = (name: string, parent: string | null = "a0", run = RUN.run) => newActionRow(clock, { run_name: run, name, parent_action_name: parent });
 

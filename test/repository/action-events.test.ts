@@ -1,15 +1,14 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { ActionEventSchema, ErrorInfo_Kind } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
 import type { ActionKey, ActionRepo } from "../../src/repository/interfaces/action.js";
-import { createActionRepo } from "../../src/repository/kysely/action.js";
 import { actionEventToRow, rowToActionEvent } from "../../src/repository/transformers/action-events.js";
-import { openMigratedDatabase, testDialects } from "../support/databases.js";
-import { manualClock, type ManualClock } from "../support/manual-clock.js";
-import { actionEvent, recordingBus, type RecordingBus } from "./action-fixtures.js";
+import { testDialects } from "../support/databases.js";
+import type { ManualClock } from "../support/manual-clock.js";
+import { actionEvent, type RecordingBus, useActionRepo } from "./action-fixtures.js";
 
 const A1: ActionKey = { project: "proj1", domain: "domain1", run: "run1", action: "action1" };
 const A2: ActionKey = { ...A1, action: "action2" };
@@ -18,21 +17,11 @@ type EventInit = Omit<MessageInitShape<typeof ActionEventSchema>, "$typeName">;
 
 describe.each(await testDialects())("action events on %s", (kind) => {
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
   let clock: ManualClock;
   let bus: RecordingBus;
   let repo: ActionRepo;
 
-  beforeAll(async () => {
-    ({ handle, drop } = await openMigratedDatabase(kind));
-  });
-  afterAll(async () => drop?.());
-  beforeEach(async () => {
-    await handle.db.deleteFrom("action_events").execute();
-    clock = manualClock("2026-01-01T00:00:00.000000Z");
-    bus = recordingBus();
-    repo = createActionRepo(handle, clock, bus);
-  });
+  useActionRepo(kind, ["action_events"], (f) => ({ handle, clock, bus, repo } = f));
 
   const event = (key: ActionKey, attempt: number, version: number, phase: ActionPhase, extra: EventInit = {}) =>
     actionEventToRow(

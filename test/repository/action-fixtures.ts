@@ -1,9 +1,14 @@
-/** Rows and a recording bus for the action repository and transformer tests. */
+/** Rows, a recording bus and the suite hooks for the action repository and transformer tests. */
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import { createInProcessBus, type ChangeEvent, type EventBus } from "../../src/events/bus.js";
-import type { ActionKey } from "../../src/repository/interfaces/action.js";
-import type { ActionRow, NewActionRow } from "../../src/repository/schema/index.js";
+import type { ActionRow, Database, NewActionRow } from "../../src/repository/schema/index.js";
+import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
+import type { ActionKey, ActionRepo } from "../../src/repository/interfaces/action.js";
+import { createActionRepo } from "../../src/repository/kysely/action.js";
+import { openMigratedDatabase, type DialectName } from "../support/databases.js";
+import { manualClock, type ManualClock } from "../support/manual-clock.js";
 import type { Clock } from "../../src/util/clock.js";
 
 export const T0 = "2026-03-24T09:00:00.000000Z";
@@ -107,3 +112,31 @@ export const actionEvent = (project: string, domain: string, run: string, action
   run,
   action,
 });
+
+/** What an action-repository suite works with, fresh before each test (see useActionRepo). */
+export interface ActionRepoFixture {
+  handle: DatabaseHandle;
+  clock: ManualClock;
+  bus: RecordingBus;
+  repo: ActionRepo;
+}
+
+/**
+ * Registers the hooks of an action-repository suite on `kind`: one migrated
+ * database for the suite; before each test, the `clear` tables emptied and a
+ * new clock (2026-01-01), recording bus and repository handed to `use`.
+ */
+export function useActionRepo(kind: DialectName, clear: readonly (keyof Database)[], use: (fixture: ActionRepoFixture) => void): void {
+  let handle: DatabaseHandle;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ handle, drop } = await openMigratedDatabase(kind));
+  });
+  afterAll(async () => drop?.());
+  beforeEach(async () => {
+    for (const table of clear) await handle.db.deleteFrom(table).execute();
+    const clock = manualClock("2026-01-01T00:00:00.000000Z");
+    const bus = recordingBus();
+    use({ handle, clock, bus, repo: createActionRepo(handle, clock, bus) });
+  });
+}

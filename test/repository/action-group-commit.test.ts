@@ -1,33 +1,21 @@
 // CreateRun's inserts (an action with its pending Enqueue record) are group-committed by createAction, on
 // both databases: concurrent calls are all stored with their records and notified, a repeated key stores
 // one row and answers the others with it, and an item the database refuses fails only its own caller.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
 import type { ActionRepo } from "../../src/repository/interfaces/action.js";
-import { createActionRepo } from "../../src/repository/kysely/action.js";
 import type { NewActionRow } from "../../src/repository/schema/index.js";
-import { openMigratedDatabase, testDialects } from "../support/databases.js";
-import { manualClock, type ManualClock } from "../support/manual-clock.js";
-import { newActionRow, recordingBus, runEvent, type RecordingBus } from "./action-fixtures.js";
+import { testDialects } from "../support/databases.js";
+import type { ManualClock } from "../support/manual-clock.js";
+import { newActionRow, runEvent, type RecordingBus, useActionRepo } from "./action-fixtures.js";
 
 describe.each(await testDialects())("createAction group commit on %s", (kind) => {
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
   let clock: ManualClock;
   let bus: RecordingBus;
   let repo: ActionRepo;
 
-  beforeAll(async () => {
-    ({ handle, drop } = await openMigratedDatabase(kind));
-  });
-  afterAll(async () => drop?.());
-  beforeEach(async () => {
-    await handle.db.deleteFrom("pending_enqueues").execute();
-    await handle.db.deleteFrom("actions").execute();
-    clock = manualClock("2026-01-01T00:00:00.000000Z");
-    bus = recordingBus();
-    repo = createActionRepo(handle, clock, bus);
-  });
+  useActionRepo(kind, ["pending_enqueues", "actions"], (f) => ({ handle, clock, bus, repo } = f));
 
   const leaseUntil = "2026-01-01T00:01:00.000000Z";
   const create = (run: string, byte: number, overrides: Partial<NewActionRow> = {}) =>

@@ -2,16 +2,16 @@
 // (ActionStatus.start_time) moves created_at back and drives the duration, and detailed_info writes notify.
 // Ported from the reference's impl/action_test.go (PausedSettlesIntoTerminal, PausedDoesNotResume,
 // StartTimeCorrectsDuration, NilStartTimeUsesCreatedAt, UpdateActionDetailedInfo_NotifiesWatchers).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
 import { NotFoundError } from "../../src/repository/errors.js";
 import type { ActionKey, ActionRepo } from "../../src/repository/interfaces/action.js";
-import { createActionRepo, earlierStart, phaseUpdateAllowed } from "../../src/repository/kysely/action.js";
+import { earlierStart, phaseUpdateAllowed } from "../../src/repository/kysely/action.js";
 import { fromEpochMicros, toEpochMicros } from "../../src/repository/timestamps.js";
-import { openMigratedDatabase, testDialects } from "../support/databases.js";
-import { manualClock, type ManualClock } from "../support/manual-clock.js";
-import { actionEvent, newActionRow, recordingBus, runEvent, type RecordingBus } from "./action-fixtures.js";
+import { testDialects } from "../support/databases.js";
+import type { ManualClock } from "../support/manual-clock.js";
+import { actionEvent, newActionRow, runEvent, type RecordingBus, useActionRepo } from "./action-fixtures.js";
 
 const RUN = { project: "proj1", domain: "domain1", run: "run1" };
 const key = (action: string): ActionKey => ({ ...RUN, action });
@@ -39,22 +39,11 @@ describe("phase guard and start (pure)", () => {
 
 describe.each(await testDialects())("action start time and PAUSED on %s", (kind) => {
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
   let clock: ManualClock;
   let bus: RecordingBus;
   let repo: ActionRepo;
 
-  beforeAll(async () => {
-    ({ handle, drop } = await openMigratedDatabase(kind));
-  });
-  afterAll(async () => drop?.());
-  beforeEach(async () => {
-    await handle.db.deleteFrom("pending_enqueues").execute();
-    await handle.db.deleteFrom("actions").execute();
-    clock = manualClock("2026-01-01T00:00:00.000000Z");
-    bus = recordingBus();
-    repo = createActionRepo(handle, clock, bus);
-  });
+  useActionRepo(kind, ["pending_enqueues", "actions"], (f) => ({ handle, clock, bus, repo } = f));
 
   const create = (name: string, parent: string | null = "a0") =>
     repo.createAction(newActionRow(clock, { run_name: RUN.run, name, parent_action_name: parent }));

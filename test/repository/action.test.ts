@@ -1,40 +1,26 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ActionPhase } from "#gen/flyteidl2/common/phase_pb.js";
 import { CatalogCacheStatus } from "#gen/flyteidl2/core/catalog_pb.js";
 import { ActionType } from "#gen/flyteidl2/workflow/run_definition_pb.js";
 import type { DatabaseHandle } from "../../src/repository/dialect/index.js";
 import { NotFoundError } from "../../src/repository/errors.js";
 import type { ActionRepo } from "../../src/repository/interfaces/action.js";
-import { createActionRepo } from "../../src/repository/kysely/action.js";
-import { openMigratedDatabase, testDialects } from "../support/databases.js";
-import { manualClock, type ManualClock } from "../support/manual-clock.js";
-import { actionEvent, keyOf, newActionRow, recordingBus, runEvent, type RecordingBus } from "./action-fixtures.js";
+import { testDialects } from "../support/databases.js";
+import type { ManualClock } from "../support/manual-clock.js";
+import { actionEvent, keyOf, newActionRow, runEvent, type RecordingBus, useActionRepo } from "./action-fixtures.js";
 
 const RUN = { project: "proj1", domain: "domain1", run: "run1" };
 const A1 = { ...RUN, action: "action1" };
 
 describe.each(await testDialects())("action repository on %s", (kind) => {
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
   let clock: ManualClock;
   let bus: RecordingBus;
   let repo: ActionRepo;
 
-  beforeAll(async () => {
-    ({ handle, drop } = await openMigratedDatabase(kind));
-  });
-  afterAll(async () => drop?.());
   const pendingRows = () => handle.db.selectFrom("pending_enqueues").selectAll().orderBy("run_name").execute();
 
-  beforeEach(async () => {
-    await handle.db.deleteFrom("pending_enqueues").execute();
-    await handle.db.deleteFrom("action_events").execute();
-    await handle.db.deleteFrom("actions").execute();
-    await handle.db.deleteFrom("triggers").execute();
-    clock = manualClock("2026-01-01T00:00:00.000000Z");
-    bus = recordingBus();
-    repo = createActionRepo(handle, clock, bus);
-  });
+  useActionRepo(kind, ["pending_enqueues", "action_events", "actions", "triggers"], (f) => ({ handle, clock, bus, repo } = f));
 
   const createChild = (name: string, overrides = {}) =>
     repo.createAction(newActionRow(clock, { run_name: RUN.run, name, parent_action_name: "a0", ...overrides }));
