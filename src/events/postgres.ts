@@ -143,7 +143,8 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
       payloads.push(key.slice(nl + 1));
     }
     await withTimeout(
-      client.query("SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)", [channels, payloads]),
+      // Named: parsed and planned once per connection.
+      client.query({ name: "runs_ts_notify", text: "SELECT pg_notify(c, p) FROM unnest($1::text[], $2::text[]) AS t(c, p)", values: [channels, payloads] }),
       "NOTIFY",
     );
   }
@@ -235,6 +236,9 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
     try {
       await withTimeout(client.connect(), "connect");
       const res = await withTimeout(client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"), "pid query");
+      // A NOTIFY statement is a transaction of its own whose commit would otherwise wait for a WAL flush:
+      // it carries no data (the rows it announces were committed before), so nothing is lost by not waiting.
+      await withTimeout(client.query("SET synchronous_commit = off"), "session settings");
       const c: Connection = { client, pid: Number(res.rows[0].pid), broken, markBroken };
       // Attached before LISTEN so that nothing delivered right after it is missed.
       client.on("notification", (msg) => onNotification(c, msg));

@@ -114,7 +114,8 @@ describe.skipIf(!pgUp)("PostgreSQL bus", () => {
         const client = handle.newClient!();
         const query = client.query.bind(client) as (...args: unknown[]) => unknown;
         (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-          if (typeof args[0] === "string" && args[0].includes("pg_notify")) notifies++;
+          const text = typeof args[0] === "string" ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+          if (text?.includes("pg_notify")) notifies++;
           return query(...args);
         };
         return client;
@@ -127,6 +128,27 @@ describe.skipIf(!pgUp)("PostgreSQL bus", () => {
     a.publish({ kind: "run", project: "p", domain: "d", run: "tick" });
     await eventually(() => seenB.length === 2, "both notifications in the other process");
     expect(notifies).toBe(1);
+  });
+
+  it("sends its NOTIFYs as one prepared statement, whose commits do not wait for a WAL flush", async () => {
+    let listener: import("pg").Client | undefined;
+    const a = newBus({
+      newClient: () => {
+        listener = handle.newClient!();
+        return listener;
+      },
+    });
+    const b = newBus();
+    await Promise.all([a.start(), b.start()]);
+    const seenB = record(b);
+    for (const run of ["one", "two"]) {
+      a.publish({ kind: "run", project: "p", domain: "d", run });
+      await eventually(() => seenB.some((e) => e.kind === "run" && e.run === run), `run ${run} in the other process`);
+    }
+    const prepared = await listener!.query<{ name: string }>("SELECT name FROM pg_prepared_statements");
+    expect(prepared.rows.map((r) => r.name)).toEqual(["runs_ts_notify"]);
+    const setting = await listener!.query<{ synchronous_commit: string }>("SHOW synchronous_commit");
+    expect(setting.rows[0]!.synchronous_commit).toBe("off");
   });
 
   it("hears NOTIFYs sent by anyone else (e.g. the Go service) on the database", async () => {

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../schema/index.js";
 import { parseTimestamp } from "../timestamps.js";
+import { createPreparedRunner } from "./postgres-prepared.js";
 import type { DatabaseHandle, MigrationSession } from "./types.js";
 
 export interface PostgresOptions {
@@ -130,6 +131,7 @@ export async function openPostgres(o: PostgresOptions): Promise<DatabaseHandle> 
     bool: (value) => value,
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === "23505",
     isConnectionError: isPgConnectionError,
+    executePrepared: createPreparedRunner(pool),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     newClient: () => new pg.Client({ ...clientConfig(o, o.database), keepAlive: true, keepAliveInitialDelayMillis: 10_000 }),
     async withMigrationLock(fn) {

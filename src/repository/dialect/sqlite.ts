@@ -100,6 +100,7 @@ export function openSqlite(options: SqliteOptions): DatabaseHandle {
       await db.destroy();
     },
     bool: (value) => (value ? 1 : 0),
+    executePrepared: (query) => db.executeQuery(query),
     isUniqueViolation(error) {
       const code = (error as { code?: unknown })?.code;
       return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";

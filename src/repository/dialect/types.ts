@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely, QueryResult } from "kysely";
 import type { Database, SqlBool } from "../schema/index.js";
 
 export type DialectKind = "sqlite" | "postgres";
@@ -31,6 +31,13 @@ export interface DatabaseHandle {
   /** True when the error means the database could not be reached (retry later). */
   isConnectionError(error: unknown): boolean;
   withMigrationLock<T>(fn: (session: MigrationSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs a compiled statement outside any transaction. On PostgreSQL a
+   * statement whose text recurs runs as a named prepared statement (parsed and
+   * planned once per connection; see postgres-prepared.ts); SQLite's statements
+   * are cached already. For hot statements with a fixed result shape only.
+   */
+  executePrepared<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
   /**
    * PostgreSQL only: a new, unconnected client outside the pool with the
    * pool's connection settings (for the LISTEN/NOTIFY connection).

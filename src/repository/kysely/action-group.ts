@@ -50,7 +50,7 @@ export function recordedInsertGroup(h: DatabaseHandle): RecordedInsertGroup {
     const cast = (column: (typeof PENDING_ENQUEUE_COLUMNS)[number], value: unknown) =>
       sql`${value ?? null}::${sql.raw(POSTGRES_RECORD_TYPES[column])}`;
     const records = sql.join(group.map(({ record }) => sql`(${sql.join(PENDING_ENQUEUE_COLUMNS.map((c) => cast(c, record[c])))})`));
-    const rows = await (db as Kysely<Database>)
+    const query = (db as Kysely<Database>)
       .with("inserted", (qb) =>
         qb
           .insertInto("actions")
@@ -67,7 +67,9 @@ export function recordedInsertGroup(h: DatabaseHandle): RecordedInsertGroup {
       )
       .onConflict(replaceExistingRecord(now))
       .returning(["project", "domain", "run_name", "name"])
-      .execute();
+      .compile();
+    // One text per group size: the sizes that recur run as prepared statements.
+    const { rows } = await h.executePrepared(query);
     const added = new Set(rows.map(keyId));
     return items.map((item) => {
       const id = keyId(item.values);

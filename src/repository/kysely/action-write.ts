@@ -132,14 +132,16 @@ export function createActionWrites(
     if (!trigger && record && h.kind === "postgres") {
       // One statement and one commit: the record is inserted from the
       // action insert's RETURNING, so only for a new action.
-      const result = await db
+      // The same text on every call: a prepared statement, planned once per connection.
+      const query = db
         .with("inserted", (qb) => qb.insertInto("actions").values(values).onConflict((oc) => oc.doNothing()).returning("name"))
         .insertInto("pending_enqueues")
         .columns(PENDING_ENQUEUE_COLUMNS)
         .expression((eb) => eb.selectFrom("inserted").select(pendingEnqueueSelection(record)))
         .onConflict(replaceExistingRecord(now))
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+        .compile();
+      const result = await h.executePrepared(query);
+      return Number(result.numAffectedRows ?? 0n) > 0;
     }
     return db.transaction().execute(async (trx) => {
       if (!(await insert(trx))) return false;
