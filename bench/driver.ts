@@ -22,6 +22,7 @@
  *   BENCH_COMPARE_ENTRY  a second build of the port run in the same pairs (cmp-*), e.g. the
  *                   code before a change: its rows are printed against the same baselines
  *   BENCH_PORT_ENTRY  another build of the port to run instead of dist/main.js (experiments)
+ *   BENCH_BASELINE_NODE_ARGS  the same for the baselines
  *   BENCH_PORT_RUNTIME=none  start the port with Node's defaults, not scripts/service-runtime.env
  *   BENCH_PORT_NODE_ARGS  extra node flags for the port (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  *   BENCH_STRICT=1  exit 1 when a target fails (default: report only)
@@ -98,6 +99,7 @@ const settings = {
     watchDetails: num("BENCH_BIGRUN_WATCHERS", 10),
   },
   portNodeArgs: (env.BENCH_PORT_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
+  baselineNodeArgs: (env.BENCH_BASELINE_NODE_ARGS ?? "").split(/\s+/).filter(Boolean),
   /** The service's runtime settings (scripts/service-runtime.env), or Node's defaults with BENCH_PORT_RUNTIME=none. */
   portRuntime: serviceRuntime(ROOT, env.BENCH_PORT_RUNTIME),
   idleSettleMs: 1000,
@@ -167,6 +169,7 @@ async function startKind(kind: ServerKind): Promise<Started> {
     if (kind === "B1" || kind === "B3" || kind === "B4") args.push("--sqlite", join(dir, "runs.db"));
     if (kind === "B3" || kind === "B3-pg") args.push("--actions-url", stub.url);
     if (kind === "B2" || kind === "B3-pg" || kind === "B4-pg") args.push("--pg-db", pgDb!, "--pg-host", pg.host, "--pg-port", String(pg.port), "--pg-user", pg.user);
+    nodeArgs = settings.baselineNodeArgs;
   }
   const server = await startServer({ label: kind, args, nodeArgs, env: serverEnv, port, logFile, cwd: dir });
   return {
@@ -243,7 +246,7 @@ async function measureServer(pair: number, kind: ServerKind, phases: PhaseSpec[]
       const enq = isPort(kind) || kind.startsWith("B3") ? ` enqueued ${stub.enqueued() - enq0}` : "";
       log(
         `  pair ${pair + 1} ${kind.padEnd(11)} ${p.name.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ` +
-          `cpu ${r.serverCpuPct.toFixed(0)}% (main ${r.serverMainThreadCpuPct.toFixed(0)}%) ${r.serverCpuUsPerReq.toFixed(0)} µs/req  driver ${r.driverCpuUsPerReq.toFixed(0)} µs/req  peak ${r.serverPeakRssMb.toFixed(0)} MiB  errors ${r.errors}${enq}` +
+          `cpu ${r.serverCpuPct.toFixed(0)}% (main ${r.serverMainThreadCpuPct.toFixed(0)}%) ${r.serverCpuUsPerReq.toFixed(0)} µs/req  driver ${r.driverCpuUsPerReq.toFixed(0)} µs/req  postgres ${r.postgresCpuUsPerReq.toFixed(0)} µs/req  machine ${r.machineCpuUsPerReq.toFixed(0)} µs/req  peak ${r.serverPeakRssMb.toFixed(0)} MiB  errors ${r.errors}${enq}` +
           (r.firstError ? `  (${r.firstError})` : ""),
       );
     }
@@ -532,13 +535,15 @@ function summaryByServer(runs: ServerRun[]): string {
         `${fmt(median(rs.map((r) => r.serverCpuPct)), 0)} (${fmt(median(rs.map((r) => r.serverMainThreadCpuPct)), 0)})`,
         fmt(median(rs.map((r) => r.serverCpuUsPerReq)), 0),
         fmt(median(rs.map((r) => r.driverCpuUsPerReq)), 0),
+        fmt(median(rs.map((r) => r.postgresCpuUsPerReq)), 0),
+        fmt(median(rs.map((r) => r.machineCpuUsPerReq)), 0),
         fmt(median(rs.map((r) => r.serverPeakRssMb)), 0),
         String(rs.reduce((n, r) => n + r.errors, 0)),
       ]);
     }
-    rows.push([kind, "idle", "", "", "", "", "", "", fmt(median(mine.map((r) => r.idleRssMb)), 0), `ready ${fmt(median(mine.map((r) => r.startupMs)), 0)} ms`]);
+    rows.push([kind, "idle", "", "", "", "", "", "", "", "", fmt(median(mine.map((r) => r.idleRssMb)), 0), `ready ${fmt(median(mine.map((r) => r.startupMs)), 0)} ms`]);
   }
-  return table(["server", "phase", "req/s", "p50 ms", "p99 ms", "cpu % (main thread)", "cpu µs/req", "driver µs/req", "peak RSS MiB", "errors"], rows);
+  return table(["server", "phase", "req/s", "p50 ms", "p99 ms", "cpu % (main thread)", "cpu µs/req", "driver µs/req", "postgres µs/req", "machine µs/req", "peak RSS MiB", "errors"], rows);
 }
 
 // --- main ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { RunService } from "#gen/flyteidl2/workflow/run_service_pb.js";
-import { cpuSeconds, mainThreadCpuSeconds, rssSampler } from "./proc.js";
+import { cpuSeconds, machineBusySeconds, mainThreadCpuSeconds, postgresCpuSeconds, rssSampler } from "./proc.js";
 import { createRunRequest } from "./request.js";
 import { quantile } from "./stats.js";
 
@@ -47,6 +47,10 @@ export interface LoadResult {
    * machine with the server.
    */
   driverCpuUsPerReq: number;
+  /** Busy CPU of the whole machine (every process, every core) per request. */
+  machineCpuUsPerReq: number;
+  /** CPU of the PostgreSQL server processes per request (about 0 for SQLite servers). */
+  postgresCpuUsPerReq: number;
   /** Highest VmRSS of the server sampled during the window, MiB. */
   serverPeakRssMb: number;
 }
@@ -90,12 +94,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const cpu0 = cpuSeconds(o.pid);
     const main0 = mainThreadCpuSeconds(o.pid);
     const driver0 = process.cpuUsage();
+    const machine0 = machineBusySeconds();
+    const pg0 = postgresCpuSeconds();
     const t0 = performance.now();
     await drive(o.seconds * 1000, latencies);
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds(o.pid) - cpu0;
     const mainCpu = mainThreadCpuSeconds(o.pid) - main0;
     const driver = process.cpuUsage(driver0);
+    const machine = machineBusySeconds() - machine0;
+    const postgres = postgresCpuSeconds() - pg0;
     const peakKb = rss.stop();
     return {
       concurrency: o.concurrency,
@@ -112,6 +120,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       serverMainThreadCpuPct: (mainCpu / elapsed) * 100,
       driverCpuUsPerReq: latencies.length ? (driver.user + driver.system) / latencies.length : NaN,
       serverPeakRssMb: peakKb / 1024,
+      machineCpuUsPerReq: latencies.length ? (machine / latencies.length) * 1e6 : NaN,
+      postgresCpuUsPerReq: latencies.length ? (postgres / latencies.length) * 1e6 : NaN,
     };
   } finally {
     sessionManager.abort();

@@ -1,6 +1,6 @@
 /** CPU time and resident memory of another process, read from /proc (Linux). */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let clockTicks: number | undefined;
 
@@ -33,6 +33,29 @@ function statCpu(path: string): number {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / clkTck();
+}
+
+/** CPU seconds the whole machine has spent busy so far (all cores: user, nice, system, irq, softirq from /proc/stat). */
+export function machineBusySeconds(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / clkTck();
+}
+
+/** CPU seconds of the PostgreSQL server processes alive now (the postmaster and its backends). */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      total += statCpu(`/proc/${entry}/stat`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 function statusField(pid: number, field: string): number {
