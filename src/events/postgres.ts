@@ -236,9 +236,6 @@ export function createPostgresBus(opts: PostgresBusOptions): PostgresBus {
     try {
       await withTimeout(client.connect(), "connect");
       const res = await withTimeout(client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid"), "pid query");
-      // A NOTIFY statement is a transaction of its own whose commit would otherwise wait for a WAL flush:
-      // it carries no data (the rows it announces were committed before), so nothing is lost by not waiting.
-      await withTimeout(client.query("SET synchronous_commit = off"), "session settings");
       const c: Connection = { client, pid: Number(res.rows[0].pid), broken, markBroken };
       // Attached before LISTEN so that nothing delivered right after it is missed.
       client.on("notification", (msg) => onNotification(c, msg));
