@@ -39,7 +39,7 @@ bench("encode Inputs", () => toBinary(InputsSchema, INPUTS));
 const asBuf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 bench("actionRow (ActionSpec + RunInfo + RunSpec encode)", () => actionRow(req, "file:///tmp/x", asBuf));
 const row = actionRow(req, "file:///tmp/x", (b) => b);
-bench("runRowToRun", () => runRowToRun(row as never));
+bench("runRowToRun", () => runRowToRun({ ...row, created_by: null, created_by_subject: null, ended_at: null, duration_ms: null } as never));
 
 const dir = mkdtempSync(join(tmpdir(), "micro-"));
 const raw = new BetterSqlite3(join(dir, "db.sqlite"));
